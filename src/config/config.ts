@@ -1,0 +1,47 @@
+import type { DetectionRule } from '../detect/rule.ts';
+
+/** The runtime config: the JSON file after validation, defaults and env overrides. */
+export interface Config {
+  readonly ami: {
+    readonly host: string;
+    readonly port: number;
+    readonly username: string;
+    readonly secret: string;
+    readonly events: string;
+    readonly actionTimeoutMs: number;
+    readonly pingIntervalMs: number;
+    readonly pingTimeoutMs: number;
+    readonly reconnectInitialMs: number;
+    readonly reconnectMaxMs: number;
+    readonly authFailRetryMs: number;
+  };
+  readonly mode: 'enforce' | 'dry-run';
+  readonly stateDir: string;
+  readonly whitelist: readonly string[];
+  readonly blacklist: readonly string[];
+  readonly trunks: { readonly discover: boolean; readonly addresses: readonly string[] };
+  readonly bans: { readonly durationsMs: readonly number[]; readonly offenceWindowMs: number; readonly accountBlockMs: number };
+  readonly rules: readonly DetectionRule[];
+  readonly firewall: {
+    readonly backend: 'nftables' | 'iptables' | 'none';
+    readonly udpPorts: string;
+    readonly tcpPorts: string;
+    readonly flushConntrack: boolean;
+    readonly netns?: string;
+  };
+  readonly scannerDrop: { readonly enabled: boolean; readonly userAgents: readonly string[] };
+  readonly asterisk: { readonly maintenanceBlock: boolean; readonly astdbFamily: string };
+  readonly tollFraud: Readonly<Record<string, unknown>>;
+  readonly log: { readonly level: string; readonly fail2banFormat: boolean };
+  readonly metrics: { readonly enabled: boolean; readonly host: string; readonly port: number };
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`${file}: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}

@@ -1,0 +1,41 @@
+import type { GroupBy, SecurityEvent } from '../domain/types.ts';
+
+/** The network prefix of an address, as CIDR text: the key of subnet rules. */
+export function subnetOf(ip: string, family: 4 | 6, prefixV4 = 24, prefixV6 = 64): string {
+  if (family === 4) {
+    const p = ip.split('.').map(Number);
+    const n = ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0;
+    const mask = prefixV4 === 0 ? 0 : (0xffffffff << (32 - prefixV4)) >>> 0;
+    const m = (n & mask) >>> 0;
+    return `${m >>> 24}.${(m >>> 16) & 255}.${(m >>> 8) & 255}.${m & 255}/${prefixV4}`;
+  }
+  const groups = expandV6(ip);
+  const out: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    const bits = Math.max(0, Math.min(16, prefixV6 - i * 16));
+    const mask = bits === 0 ? 0 : (0xffff << (16 - bits)) & 0xffff;
+    out.push(((groups[i]! & mask) >>> 0).toString(16));
+  }
+  return `${out.join(':')}/${prefixV6}`;
+}
+
+function expandV6(ip: string): number[] {
+  const [head = '', tail] = ip.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
+  const fill = tail === undefined ? [] : new Array<string>(8 - h.length - t.length).fill('0');
+  return [...h, ...fill, ...t].map((g) => parseInt(g, 16) || 0);
+}
+
+export function groupKey(ev: SecurityEvent, groupBy: GroupBy, prefixV4?: number, prefixV6?: number): string {
+  switch (groupBy) {
+    case 'ip':
+      return ev.remote.ip;
+    case 'account':
+      return ev.account;
+    case 'subnet':
+      return subnetOf(ev.remote.ip, ev.remote.family, prefixV4, prefixV6);
+    case 'ip+account':
+      return `${ev.remote.ip} ${ev.account}`;
+  }
+}

@@ -1,0 +1,29 @@
+/** Per-key window state of one rule. Kept small: it exists once per source under a flood. */
+export interface KeyState {
+  /** Times of counted items, oldest first (threshold kind), at most `threshold` long. */
+  stamps: number[];
+  /** Distinct value -> last time seen (distinct kind). */
+  values: Map<string, number> | undefined;
+  /** Frames seen for this key while it has been alive (retransmits included). */
+  events: number;
+  attempts: number;
+  first: number;
+  last: number;
+  accounts: string[];
+  ips: string[];
+  /** No new alert for this key before this time: the rule already fired. */
+  quietUntil: number;
+}
+
+/** State of every key of one rule. It outlives a config reload when the rule id stays. */
+export type RuleState = Map<string, KeyState>;
+
+const SAMPLES = 5;
+
+export function newKeyState(now: number): KeyState {
+  return { stamps: [], values: undefined, events: 0, attempts: 0, first: now, last: now, accounts: [], ips: [], quietUntil: 0 };
+}
+
+export function addSample(list: string[], value: string): void {
+  if (list.length < SAMPLES && !list.includes(value)) list.push(value);
+}

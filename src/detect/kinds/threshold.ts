@@ -1,0 +1,19 @@
+import type { SecurityEvent } from '../../domain/types.ts';
+import type { DetectionRule } from '../rule.ts';
+import type { KeyState } from '../key-state.ts';
+
+/**
+ * Sliding-window counter: N counted items within the window. Only the latest
+ * `threshold` stamps are kept, which is all the decision needs.
+ */
+export function countThreshold(rule: DetectionRule, st: KeyState, ev: SecurityEvent): number {
+  if (rule.count !== 'events' && !ev.attempt) return st.stamps.length;
+  const stamps = st.stamps;
+  stamps.push(ev.time);
+  const horizon = ev.time - rule.windowMs;
+  let drop = 0;
+  while (drop < stamps.length && stamps[drop]! <= horizon) drop++;
+  if (stamps.length - drop > rule.threshold) drop = stamps.length - rule.threshold;
+  if (drop > 0) stamps.splice(0, drop);
+  return stamps.length;
+}

@@ -1,0 +1,40 @@
+import { merge, type Observable, type SchedulerLike } from 'rxjs';
+import type { Alert, SecurityEvent } from '../domain/types.ts';
+import type { DetectionRule } from './rule.ts';
+import type { RuleState } from './key-state.ts';
+import { createDetector } from './detector.ts';
+
+/**
+ * Keeps each rule's per-key state across config reloads: a rule that keeps
+ * its id, kind and grouping keeps its windows, so SIGHUP forgets nothing.
+ */
+export class DetectorRegistry {
+  private readonly states = new Map<string, RuleState>();
+
+  stateFor(rule: DetectionRule): RuleState {
+    const key = `${rule.id}\u0000${rule.kind}\u0000${rule.groupBy}\u0000${rule.distinct ?? ''}`;
+    let s = this.states.get(key);
+    if (!s) this.states.set(key, (s = new Map()));
+    return s;
+  }
+
+  /** All rules as one alert stream. */
+  detect(rules: readonly DetectionRule[], events$: Observable<SecurityEvent>, opts: { scheduler?: SchedulerLike; onError?: (err: unknown, rule: string) => void } = {}): Observable<Alert> {
+    const live = new Set<RuleState>();
+    const detectors = rules.map((r) => {
+      const state = this.stateFor(r);
+      live.add(state);
+      return createDetector(r, { ...opts, state })(events$);
+    });
+    // Rules removed by a reload give their memory back.
+    for (const [k, s] of this.states) if (!live.has(s)) this.states.delete(k);
+    return merge(...detectors);
+  }
+
+  /** Keys held across all rules (for metrics and the memory bench). */
+  get keys(): number {
+    let n = 0;
+    for (const s of this.states.values()) n += s.size;
+    return n;
+  }
+}

@@ -1,0 +1,180 @@
+import { SECURITY_EVENT_TYPES, FAILURE_TYPES } from '../domain/types.ts';
+import type { AmiFrame, CallEvent, CallEventType, DomainEvent, Endpoint, SecurityEvent, SecurityEventType } from '../domain/types.ts';
+import { parseAmiAddress } from './remote-address.ts';
+import { parseEventTV } from './event-time.ts';
+import { attemptKey, AttemptDeduper } from './attempt-key.ts';
+
+const SECURITY: ReadonlySet<string> = new Set(SECURITY_EVENT_TYPES);
+const CALL: ReadonlySet<string> = new Set<CallEventType>(['Newchannel', 'DialBegin', 'Newexten', 'Hangup', 'CoreShowChannel']);
+/** Header values longer than this are attacker padding: cut, never stored whole. */
+const MAX_FIELD = 256;
+
+export interface NormalizeIssue {
+  readonly reason: 'bad-remote-address' | 'missing-field' | 'bad-event-time';
+  readonly event: string;
+  readonly detail: string;
+}
+
+export interface NormalizerCounters {
+  frames: number;
+  security: number;
+  call: number;
+  attempts: number;
+  retransmits: number;
+  ignored: number;
+  malformed: number;
+}
+
+const clip = (s: string): string => (s.length > MAX_FIELD ? s.slice(0, MAX_FIELD) : s);
+
+/**
+ * AMI frames -> typed domain events. Stateful only in two bounded ways: the
+ * latest event time (for events without EventTV) and the retransmit deduper.
+ */
+export class Normalizer {
+  private lastTime = 0;
+  private readonly dedupe: AttemptDeduper;
+  readonly counters: NormalizerCounters = { frames: 0, security: 0, call: 0, attempts: 0, retransmits: 0, ignored: 0, malformed: 0 };
+
+  constructor(
+    private readonly onIssue: (issue: NormalizeIssue) => void = () => {},
+    opts: { retransmitTtlMs?: number; maxDedupeKeys?: number; clock?: () => number } = {},
+  ) {
+    this.dedupe = new AttemptDeduper(opts.retransmitTtlMs, opts.maxDedupeKeys);
+    this.clock = opts.clock ?? Date.now;
+  }
+  private readonly clock: () => number;
+
+  /** The latest event time seen (or the clock before any event). */
+  get now(): number {
+    return this.lastTime || this.clock();
+  }
+
+  normalize(frame: AmiFrame): DomainEvent | null {
+    this.counters.frames++;
+    let event = '';
+    for (const [k, v] of frame.headers) {
+      if (k === 'Event') {
+        event = v;
+        break;
+      }
+    }
+    if (SECURITY.has(event)) return this.security(event as SecurityEventType, frame);
+    if (CALL.has(event)) return this.call(event as CallEventType, frame);
+    this.counters.ignored++;
+    return null;
+  }
+
+  private time(tv: string, event: string): number {
+    if (tv !== '') {
+      const t = parseEventTV(tv);
+      if (Number.isFinite(t)) {
+        if (t > this.lastTime) this.lastTime = t;
+        return t;
+      }
+      this.issue({ reason: 'bad-event-time', event, detail: tv });
+    }
+    return this.now;
+  }
+
+  private security(type: SecurityEventType, frame: AmiFrame): SecurityEvent | null {
+    let tv = '', service = '', account = '', sessionId = '', remote = '', local = '', severity = '', response = '';
+    let extra: Record<string, string> | undefined;
+    for (const [k, v] of frame.headers) {
+      switch (k) {
+        case 'Event': case 'Privilege': case 'EventVersion': break;
+        case 'EventTV': tv = v; break;
+        case 'Service': service = v; break;
+        case 'AccountID': account = clip(v); break;
+        case 'SessionID': sessionId = clip(v); break;
+        case 'RemoteAddress': remote = v; break;
+        case 'LocalAddress': local = v; break;
+        case 'Severity': severity = v; break;
+        case 'Response': response = clip(v); break;
+        default:
+          (extra ??= {})[k] = clip(v);
+      }
+    }
+    const remoteEp = parseAmiAddress(remote);
+    if (!remoteEp) {
+      this.issue({ reason: remote ? 'bad-remote-address' : 'missing-field', event: type, detail: remote ? clip(remote) : 'RemoteAddress' });
+      return null;
+    }
+    const time = this.time(tv, type);
+    let attempt = false;
+    if (FAILURE_TYPES.has(type)) {
+      const key = attemptKey(type, service, remoteEp.ip, sessionId, account, response);
+      attempt = key === null || this.dedupe.isNew(key, time);
+      if (attempt) this.counters.attempts++;
+      else this.counters.retransmits++;
+    }
+    this.counters.security++;
+    const localEp: Endpoint | null = local ? parseAmiAddress(local) : null;
+    if (response) (extra ??= {}).Response = response;
+    return {
+      kind: 'security',
+      type,
+      time,
+      service,
+      account,
+      sessionId,
+      remote: remoteEp,
+      ...(localEp ? { local: localEp } : {}),
+      severity,
+      attempt,
+      extra: extra ?? EMPTY,
+    };
+  }
+
+  private call(type: CallEventType, frame: AmiFrame): CallEvent | null {
+    let tv = '', channel = '', uniqueId = '', linkedId = '', callerIdNum = '', context = '', exten = '';
+    let extra: Record<string, string> | undefined;
+    for (const [k, v] of frame.headers) {
+      switch (k) {
+        case 'Event': case 'Privilege': break;
+        case 'EventTV': tv = v; break;
+        case 'Channel': channel = clip(v); break;
+        case 'Uniqueid': uniqueId = clip(v); break;
+        case 'Linkedid': linkedId = clip(v); break;
+        case 'CallerIDNum': callerIdNum = clip(v); break;
+        case 'Context': context = clip(v); break;
+        case 'Exten': exten = clip(v); break;
+        case 'DestChannel': case 'DialString': case 'Application': case 'AppData': case 'Cause': case 'Cause-txt':
+        case 'ChannelStateDesc': case 'DestUniqueid': case 'Duration': case 'BridgeId': case 'ActionID':
+          (extra ??= {})[k] = clip(v);
+          break;
+        default:
+          break;
+      }
+    }
+    if (!channel || !uniqueId) {
+      this.issue({ reason: 'missing-field', event: type, detail: !channel ? 'Channel' : 'Uniqueid' });
+      return null;
+    }
+    this.counters.call++;
+    return {
+      kind: 'call',
+      type,
+      time: this.time(tv, type),
+      channel,
+      uniqueId,
+      linkedId: linkedId || uniqueId,
+      callerIdNum,
+      context,
+      exten,
+      extra: extra ?? EMPTY,
+    };
+  }
+
+  private issue(i: NormalizeIssue): void {
+    this.counters.malformed++;
+    this.onIssue(i);
+  }
+
+  /** Expire retransmit keys; call when the stream is quiet. */
+  sweep(now = this.now): void {
+    this.dedupe.trim(now);
+  }
+}
+
+const EMPTY: Readonly<Record<string, string>> = Object.freeze({});

@@ -1,0 +1,110 @@
+import { BehaviorSubject, Subject, filter, share, switchMap, type Observable, type SchedulerLike } from 'rxjs';
+import type { Alert, AmiFrame, CallEvent, Decision, DomainEvent, SecurityEvent } from '../domain/types.ts';
+import type { Config } from '../config/config.ts';
+import { Normalizer, type NormalizeIssue } from '../normalize/normalizer.ts';
+import { DetectorRegistry } from '../detect/registry.ts';
+import { Policy, type PolicyConfig } from '../policy/policy.ts';
+
+export interface PipelineOptions {
+  readonly scheduler?: SchedulerLike;
+  readonly onIssue?: (issue: NormalizeIssue) => void;
+  readonly onDetectorError?: (err: unknown, rule: string) => void;
+  /** Escalation history from the journal. */
+  readonly priorOffences?: (targetKey: string, since: number) => number;
+  readonly dryRun?: boolean;
+}
+
+export interface Suppressed {
+  readonly alert: Alert;
+  readonly why: string;
+}
+
+export function policyConfig(cfg: Config, dryRun: boolean): PolicyConfig {
+  return {
+    whitelist: cfg.whitelist,
+    durationsMs: cfg.bans.durationsMs,
+    offenceWindowMs: cfg.bans.offenceWindowMs,
+    accountBlockMs: cfg.bans.accountBlockMs,
+    dryRun,
+  };
+}
+
+/**
+ * The data path from frames to decisions, wired once:
+ * frames -> normalize -> detectors (rules from config) -> policy -> decisions.
+ * Frames go in with push(); everything downstream is synchronous, so a replay
+ * is deterministic and the live path adds no scheduling delay.
+ */
+export class Pipeline {
+  readonly normalizer: Normalizer;
+  readonly registry = new DetectorRegistry();
+  readonly policy: Policy;
+  private readonly frames = new Subject<AmiFrame>();
+  private readonly config$: BehaviorSubject<Config>;
+  readonly events$: Observable<DomainEvent>;
+  readonly security$: Observable<SecurityEvent>;
+  readonly calls$: Observable<CallEvent>;
+  readonly alerts$: Observable<Alert>;
+  readonly decisions$ = new Subject<Decision>();
+  readonly suppressed$ = new Subject<Suppressed>();
+  private readonly events = new Subject<DomainEvent>();
+  private readonly sub;
+
+  constructor(config: Config, private readonly opts: PipelineOptions = {}) {
+    this.config$ = new BehaviorSubject(config);
+    this.normalizer = new Normalizer(opts.onIssue);
+    this.policy = new Policy(policyConfig(config, opts.dryRun ?? config.mode === 'dry-run'), opts.priorOffences);
+    this.events$ = this.events.asObservable();
+    this.security$ = this.events$.pipe(filter((e): e is SecurityEvent => e.kind === 'security'));
+    this.calls$ = this.events$.pipe(filter((e): e is CallEvent => e.kind === 'call'));
+    this.alerts$ = this.config$.pipe(
+      switchMap((cfg) =>
+        this.registry.detect(cfg.rules, this.security$, {
+          ...(opts.scheduler ? { scheduler: opts.scheduler } : {}),
+          ...(opts.onDetectorError ? { onError: opts.onDetectorError } : {}),
+        }),
+      ),
+      share(),
+    );
+    this.sub = this.alerts$.subscribe((alert) => this.decide(alert));
+  }
+
+  /** Feeds one frame in; never throws on frame content. */
+  push(frame: AmiFrame): void {
+    const ev = this.normalizer.normalize(frame);
+    if (ev !== null) this.events.next(ev);
+  }
+
+  /** Injects an already-normalized event (call tracking, tests). */
+  pushEvent(ev: DomainEvent): void {
+    this.events.next(ev);
+  }
+
+  /** Applies a new config; detector windows, bans and escalation history are kept. */
+  reload(config: Config): void {
+    this.policy.update(policyConfig(config, this.opts.dryRun ?? config.mode === 'dry-run'));
+    this.config$.next(config);
+  }
+
+  get config(): Config {
+    return this.config$.value;
+  }
+
+  /** Emits a decision made outside detection (manual ban, toll-fraud guard). */
+  emit(decision: Decision): void {
+    this.decisions$.next(decision);
+  }
+
+  private decide(alert: Alert): void {
+    const out = this.policy.decide(alert);
+    for (const d of out.decisions) this.decisions$.next(d);
+    if (out.suppressed !== undefined && out.decisions.length === 0) this.suppressed$.next({ alert, why: out.suppressed });
+  }
+
+  complete(): void {
+    this.events.complete();
+    this.sub.unsubscribe();
+    this.decisions$.complete();
+    this.suppressed$.complete();
+  }
+}

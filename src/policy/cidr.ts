@@ -1,0 +1,68 @@
+import { BlockList, isIP } from 'node:net';
+
+export interface Cidr {
+  readonly text: string;
+  readonly family: 4 | 6;
+  readonly network: string;
+  readonly prefix: number;
+}
+
+/** Parses `a.b.c.d`, `a.b.c.d/nn`, `v6` or `v6/nn`; returns the reason on failure. */
+export function parseCidr(s: string): Cidr | string {
+  if (typeof s !== 'string' || s.length > 64 || /[^0-9a-fA-F.:/]/.test(s)) return `"${String(s).slice(0, 64)}" is not an IP address or CIDR`;
+  const [addr = '', pfx, more] = s.split('/');
+  if (more !== undefined) return `"${s}" is not an IP address or CIDR`;
+  const family = isIP(addr);
+  if (family === 0) return `"${s}" is not an IP address or CIDR`;
+  if (family === 4 && /(^|\.)0\d/.test(addr)) return `"${s}" has a leading zero (ambiguous octal)`;
+  const max = family === 4 ? 32 : 128;
+  if (pfx !== undefined && !/^\d{1,3}$/.test(pfx)) return `"${s}" has a bad prefix length`;
+  const prefix = pfx === undefined ? max : Number(pfx);
+  if (prefix > max) return `"${s}" prefix length must be at most ${max}`;
+  const network = family === 6 ? addr.toLowerCase() : addr;
+  return { text: `${network}/${prefix}`, family: family as 4 | 6, network, prefix };
+}
+
+/** A set of CIDRs (IPv4 and IPv6) answering "does this address fall in it?". */
+export class CidrSet {
+  private list = new BlockList();
+  private readonly entries: string[] = [];
+
+  constructor(cidrs: Iterable<string> = []) {
+    for (const c of cidrs) this.add(c);
+  }
+
+  add(cidr: string): boolean {
+    const p = parseCidr(cidr);
+    if (typeof p === 'string') return false;
+    this.list.addSubnet(p.network, p.prefix, p.family === 4 ? 'ipv4' : 'ipv6');
+    this.entries.push(p.text);
+    return true;
+  }
+
+  has(ip: string): boolean {
+    const fam = isIP(ip);
+    if (fam === 0) return false;
+    return this.list.check(ip, fam === 4 ? 'ipv4' : 'ipv6');
+  }
+
+  /** True when any address of `cidr` is in the set (a range ban must not cover a whitelisted host). */
+  overlaps(cidr: string): boolean {
+    const p = parseCidr(cidr);
+    if (typeof p === 'string') return false;
+    if (this.has(p.network)) return true;
+    for (const e of this.entries) {
+      const q = parseCidr(e);
+      if (typeof q !== 'string' && q.family === p.family && q.prefix >= p.prefix && new CidrSet([p.text]).has(q.network)) return true;
+    }
+    return false;
+  }
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  toArray(): readonly string[] {
+    return this.entries;
+  }
+}

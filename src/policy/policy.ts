@@ -1,0 +1,188 @@
+import type { Alert, Decision, Target } from '../domain/types.ts';
+import { CidrSet, parseCidr } from './cidr.ts';
+import { formatDuration } from '../config/duration.ts';
+
+export interface PolicyConfig {
+  readonly whitelist: readonly string[];
+  /** Ban durations by offence: first ban, second, ... the last repeats. */
+  readonly durationsMs: readonly number[];
+  readonly offenceWindowMs: number;
+  readonly accountBlockMs: number;
+  readonly dryRun: boolean;
+}
+
+export interface PolicyOutcome {
+  readonly decisions: Decision[];
+  /** Why an alert produced no enforcing decision (already banned, whitelisted...). */
+  readonly suppressed?: string;
+}
+
+/** Account names we are willing to hand to Asterisk (AstDB keys, endpoint names). */
+const SAFE_ACCOUNT = /^[A-Za-z0-9_.@+-]{1,64}$/;
+
+/**
+ * Alerts -> decisions. Owns what detectors must not: who is never banned,
+ * how long a ban lasts (escalating for repeat offenders), and not banning a
+ * target twice. State here survives a config reload (update()).
+ */
+export class Policy {
+  private whitelist: CidrSet;
+  private trusted = new CidrSet();
+  private trustedWhy = new Map<string, string>();
+  /** target key -> active decision */
+  private readonly active = new Map<string, Decision>();
+  /** target key -> times of earlier decisions (escalation) */
+  private readonly history = new Map<string, number[]>();
+  private seq = 0;
+
+  constructor(
+    private cfg: PolicyConfig,
+    private readonly priorOffences: (targetKey: string, since: number) => number = () => 0,
+  ) {
+    this.whitelist = new CidrSet(cfg.whitelist);
+  }
+
+  update(cfg: PolicyConfig): void {
+    this.cfg = cfg;
+    this.whitelist = new CidrSet(cfg.whitelist);
+  }
+
+  /** Addresses never to ban beside the whitelist: trunks, the AMI host. */
+  setTrusted(entries: ReadonlyArray<{ cidr: string; why: string }>): void {
+    this.trusted = new CidrSet();
+    this.trustedWhy.clear();
+    for (const e of entries) if (this.trusted.add(e.cidr)) this.trustedWhy.set(e.cidr, e.why);
+  }
+
+  /** Why an address must never be banned, or null. */
+  protection(ipOrCidr: string): string | null {
+    const p = parseCidr(ipOrCidr);
+    if (typeof p === 'string') return 'not a valid address';
+    if (p.family === 4 && p.network.startsWith('127.')) return 'loopback';
+    if (p.family === 6 && p.network === '::1') return 'loopback';
+    if (p.prefix === (p.family === 4 ? 32 : 128) ? this.whitelist.has(p.network) : this.whitelist.overlaps(p.text)) return 'whitelisted';
+    if (p.prefix === (p.family === 4 ? 32 : 128) ? this.trusted.has(p.network) : this.trusted.overlaps(p.text)) return 'trusted (trunk or AMI host)';
+    return null;
+  }
+
+  decide(alert: Alert): PolicyOutcome {
+    const targets = this.targetsOf(alert);
+    if (targets.length === 0) return { decisions: [], suppressed: 'no target' };
+    const decisions: Decision[] = [];
+    let suppressed: string | undefined;
+    for (const target of targets) {
+      const outcome = this.decideOne(alert, target);
+      if (outcome.decision) decisions.push(outcome.decision);
+      else suppressed = outcome.why;
+    }
+    return suppressed === undefined ? { decisions } : { decisions, suppressed };
+  }
+
+  private targetsOf(alert: Alert): Target[] {
+    if (alert.action === 'block-account' || alert.action === 'block-intl') {
+      if (alert.groupBy === 'account') return [{ account: alert.key }];
+      return alert.evidence.sampleAccounts.slice(0, 1).map((account) => ({ account }));
+    }
+    if (alert.action === 'hangup') return (alert.channels ?? []).map((channel) => ({ channel }));
+    if (alert.groupBy === 'ip' || alert.groupBy === 'subnet') return [{ ip: alert.key }];
+    return alert.evidence.sampleIps.map((ip) => ({ ip }));
+  }
+
+  private decideOne(alert: Alert, target: Target): { decision?: Decision; why?: string } {
+    const key = targetKey(target);
+    let action = alert.action;
+    let reason = alert.reason;
+    if (target.ip !== undefined) {
+      const why = this.protection(target.ip);
+      if (why) {
+        action = 'watch';
+        reason = `${alert.reason}; not banned: ${target.ip} is ${why}`;
+      }
+    }
+    if (target.account !== undefined && !SAFE_ACCOUNT.test(target.account)) {
+      action = 'watch';
+      reason = `${alert.reason}; not blocked: the account name is not a plain endpoint name`;
+    }
+    const existing = this.active.get(key);
+    if (existing && existing.expiresAt > alert.time && (existing.action === action || action === 'watch')) {
+      if (!(alert.allPorts && !existing.allPorts && action === 'ban-ip')) return { why: `${key} already ${existing.action === 'watch' ? 'watched' : 'handled'} (${existing.rule})` };
+    }
+    let durationMs = 0;
+    let offence = 0;
+    if (action === 'ban-ip' || action === 'block-account' || action === 'block-intl') {
+      offence = this.offences(key, alert.time);
+      const steps = this.cfg.durationsMs;
+      const step = steps[Math.min(offence, steps.length - 1)] ?? 600_000;
+      durationMs = action === 'ban-ip' ? step : Math.round(this.cfg.accountBlockMs * (step / (steps[0] || step)));
+      reason = `${reason}; ${offence > 0 ? `offence ${offence + 1}, ` : ''}${action === 'ban-ip' ? 'banned' : 'blocked'} for ${formatDuration(durationMs)}`;
+    } else if (action === 'watch') {
+      durationMs = 0;
+    }
+    const decision: Decision = {
+      id: `d${alert.time.toString(36)}-${(++this.seq).toString(36)}`,
+      action,
+      target,
+      rule: alert.rule,
+      reason,
+      time: alert.time,
+      durationMs,
+      // A watch stays "active" for the rule window so a flood of the same alert is not logged a thousand times.
+      expiresAt: alert.time + (durationMs || 60_000),
+      offence,
+      allPorts: alert.allPorts === true,
+      evidence: alert.evidence,
+      dryRun: this.cfg.dryRun,
+    };
+    this.active.set(key, decision);
+    if (action !== 'watch') this.remember(key, alert.time);
+    return { decision };
+  }
+
+  private offences(key: string, now: number): number {
+    const since = now - this.cfg.offenceWindowMs;
+    const mine = (this.history.get(key) ?? []).filter((t) => t > since).length;
+    return Math.max(mine, this.priorOffences(key, since));
+  }
+
+  private remember(key: string, now: number): void {
+    const since = now - this.cfg.offenceWindowMs;
+    const list = (this.history.get(key) ?? []).filter((t) => t > since);
+    list.push(now);
+    this.history.set(key, list);
+  }
+
+  /** Records a decision made elsewhere (manual ban, journal on start) as active. */
+  adopt(d: Decision): void {
+    this.active.set(targetKey(d.target), d);
+  }
+
+  release(target: Target): Decision | undefined {
+    const key = targetKey(target);
+    const d = this.active.get(key);
+    this.active.delete(key);
+    return d;
+  }
+
+  /** Drops expired decisions and returns them (responders revoke what the kernel does not expire itself). */
+  expire(now: number): Decision[] {
+    const out: Decision[] = [];
+    for (const [k, d] of this.active) {
+      if (d.expiresAt <= now) {
+        this.active.delete(k);
+        out.push(d);
+      }
+    }
+    for (const [k, times] of this.history) if ((times[times.length - 1] ?? 0) <= now - this.cfg.offenceWindowMs) this.history.delete(k);
+    return out;
+  }
+
+  activeDecisions(): Decision[] {
+    return [...this.active.values()].filter((d) => d.action !== 'watch');
+  }
+}
+
+export function targetKey(t: Target): string {
+  if (t.ip !== undefined) return `ip:${t.ip}`;
+  if (t.account !== undefined) return `account:${t.account}`;
+  return `channel:${t.channel ?? ''}`;
+}
