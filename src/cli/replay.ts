@@ -5,10 +5,11 @@ import { decisionJson, decisionLine } from './output.ts';
 import { parse, UsageError } from './args.ts';
 
 export async function replayCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { config: { type: 'string', short: 'c' }, json: { type: 'boolean' } });
+  const args = parse(argv, { config: { type: 'string', short: 'c' }, json: { type: 'boolean' } });
+  const positionals = args.positionals;
   if (positionals.length === 0) throw new UsageError('usage: sipwarden replay FILE.ami... [--config FILE] [--json]');
-  const cfg = loadConfig(values.config ?? DEFAULT_CONFIG_PATH);
-  const json = values.json === true;
+  const cfg = loadConfig(args.str('config') ?? DEFAULT_CONFIG_PATH);
+  const json = args.bool('json');
   const out = (s: string) => process.stdout.write(s + '\n');
   const replay = createReplay(cfg, {
     onDecision: (d) => out(json ? decisionJson(d) : decisionLine(d)),
