@@ -48,6 +48,7 @@ export class Pipeline {
   readonly decisions$ = new Subject<Decision>();
   readonly suppressed$ = new Subject<Suppressed>();
   private readonly events = new Subject<DomainEvent>();
+  private lastLocal = '';
   private readonly sub;
 
   constructor(config: Config, private readonly opts: PipelineOptions = {}) {
@@ -72,7 +73,12 @@ export class Pipeline {
   /** Feeds one frame in; never throws on frame content. */
   push(frame: AmiFrame): void {
     const ev = this.normalizer.normalize(frame);
-    if (ev !== null) this.events.next(ev);
+    if (ev === null) return;
+    if (ev.kind === 'security' && ev.local !== undefined && ev.local.ip !== this.lastLocal) {
+      this.lastLocal = ev.local.ip;
+      this.policy.addOwnAddress(ev.local.ip);
+    }
+    this.events.next(ev);
   }
 
   /** Injects an already-normalized event (call tracking, tests). */

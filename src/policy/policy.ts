@@ -49,9 +49,15 @@ export class Policy {
 
   /** Addresses never to ban beside the whitelist: trunks, the AMI host. */
   setTrusted(entries: ReadonlyArray<{ cidr: string; why: string }>): void {
-    this.trusted = new CidrSet();
-    this.trustedWhy.clear();
+    const own = [...this.trustedWhy].filter(([, why]) => why === 'the PBX itself').map(([ip]) => ip);
+    this.trusted = new CidrSet(own);
+    this.trustedWhy = new Map(own.map((ip) => [ip, 'the PBX itself']));
     for (const e of entries) if (this.trusted.add(e.cidr)) this.trustedWhy.set(e.cidr, e.why);
+  }
+
+  /** The PBX's own addresses, learnt from events' LocalAddress: no range ban may cover them. */
+  addOwnAddress(ip: string): void {
+    if (!this.trusted.has(ip) && this.trusted.add(ip)) this.trustedWhy.set(ip, 'the PBX itself');
   }
 
   /** Why an address must never be banned, or null. */
@@ -61,7 +67,10 @@ export class Policy {
     if (p.family === 4 && p.network.startsWith('127.')) return 'loopback';
     if (p.family === 6 && p.network === '::1') return 'loopback';
     if (p.prefix === (p.family === 4 ? 32 : 128) ? this.whitelist.has(p.network) : this.whitelist.overlaps(p.text)) return 'whitelisted';
-    if (p.prefix === (p.family === 4 ? 32 : 128) ? this.trusted.has(p.network) : this.trusted.overlaps(p.text)) return 'trusted (trunk or AMI host)';
+    if (p.prefix === (p.family === 4 ? 32 : 128) ? this.trusted.has(p.network) : this.trusted.overlaps(p.text)) {
+      for (const [cidr, why] of this.trustedWhy) if (new CidrSet([cidr]).has(p.network) || new CidrSet([p.text]).has(cidr.split('/')[0]!)) return `trusted: ${why}`;
+      return 'trusted';
+    }
     return null;
   }
 

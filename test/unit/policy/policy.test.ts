@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { Policy, type PolicyConfig } from '../../../src/policy/policy.ts';
+import { CidrSet, parseCidr } from '../../../src/policy/cidr.ts';
+import type { Alert } from '../../../src/domain/types.ts';
+
+const cfg: PolicyConfig = { whitelist: ['198.18.5.0/24', 'fd00:5157:1::/48'], durationsMs: [600_000, 3_600_000, 21_600_000], offenceWindowMs: 7 * 86_400_000, accountBlockMs: 600_000, dryRun: false };
+
+function alert(key: string, over: Partial<Alert> = {}): Alert {
+  return {
+    rule: 'sip-auth-burst', kind: 'threshold', key, groupBy: 'ip', action: 'ban-ip', time: 1_000_000, reason: '5 failed attempts',
+    evidence: { attempts: 5, events: 5, first: '', last: '', sampleAccounts: ['1001'], sampleIps: [key] },
+    ...over,
+  };
+}
+
+describe('CIDR lists', () => {
+  it('matches IPv4 and IPv6 ranges', () => {
+    const s = new CidrSet(['198.18.0.0/16', 'fd00:5157::/64']);
+    assert.ok(s.has('198.18.200.1'));
+    assert.ok(!s.has('198.19.0.1'));
+    assert.ok(s.has('fd00:5157::99'));
+    assert.ok(!s.has('fd00:5158::1'));
+    assert.ok(!s.has('not-an-ip'));
+  });
+  it('refuses bad CIDRs with a reason', () => {
+    for (const bad of ['198.18.0.0/33', '198.18.0.01', 'abc', '1.2.3.4/8/8', '::1/129', '1.2.3.4 ']) assert.equal(typeof parseCidr(bad), 'string', bad);
+  });
+});
+
+describe('Policy', () => {
+  it('bans the source of an alert for the first duration step', () => {
+    const p = new Policy(cfg);
+    const [d] = p.decide(alert('198.18.0.11')).decisions;
+    assert.equal(d?.action, 'ban-ip');
+    assert.deepEqual(d?.target, { ip: '198.18.0.11' });
+    assert.equal(d?.durationMs, 600_000);
+    assert.equal(d?.expiresAt, 1_600_000);
+  });
+  it('never bans a whitelisted address, whatever arrives from it (IPv4 and IPv6)', () => {
+    const p = new Policy(cfg);
+    for (const ip of ['198.18.5.7', 'fd00:5157:1::5', '127.0.0.1', '::1']) {
+      const out = p.decide(alert(ip));
+      assert.equal(out.decisions[0]?.action, 'watch', ip);
+    }
+  });
+  it('never bans a trusted trunk, nor a range that covers it', () => {
+    const p = new Policy(cfg);
+    p.setTrusted([{ cidr: '198.18.0.50', why: 'trunk provider' }]);
+    assert.equal(p.decide(alert('198.18.0.50')).decisions[0]?.action, 'watch');
+    assert.equal(p.decide(alert('198.18.0.0/24', { groupBy: 'subnet' })).decisions[0]?.action, 'watch');
+    assert.equal(p.decide(alert('198.18.9.0/24', { groupBy: 'subnet' })).decisions[0]?.action, 'ban-ip');
+  });
+  it('does not ban the same target twice while the ban stands', () => {
+    const p = new Policy(cfg);
+    assert.equal(p.decide(alert('198.18.0.11')).decisions.length, 1);
+    const again = p.decide(alert('198.18.0.11', { rule: 'sip-auth-slow', time: 1_100_000 }));
+    assert.equal(again.decisions.length, 0);
+    assert.match(again.suppressed ?? '', /already/);
+  });
+  it('escalates repeat offenders: 10 min, then 1 h, then 6 h, then stays at the last step', () => {
+    const p = new Policy(cfg);
+    const durations: number[] = [];
+    let t = 1_000_000;
+    for (let i = 0; i < 4; i++) {
+      const [d] = p.decide(alert('198.18.0.11', { time: t })).decisions;
+      durations.push(d!.durationMs);
+      t = d!.expiresAt + 1;
+      p.expire(t);
+    }
+    assert.deepEqual(durations, [600_000, 3_600_000, 21_600_000, 21_600_000]);
+  });
+  it('uses the journal history for escalation after a restart', () => {
+    const p = new Policy(cfg, (key) => (key === 'ip:198.18.0.11' ? 1 : 0));
+    assert.equal(p.decide(alert('198.18.0.11')).decisions[0]?.durationMs, 3_600_000);
+  });
+  it('blocks accounts, but only plain endpoint names', () => {
+    const p = new Policy(cfg);
+    const ok = p.decide(alert('1002', { groupBy: 'account', action: 'block-account' })).decisions[0];
+    assert.equal(ok?.action, 'block-account');
+    assert.deepEqual(ok?.target, { account: '1002' });
+    const hostile = p.decide(alert('1002&Local/evil', { groupBy: 'account', action: 'block-account' })).decisions[0];
+    assert.equal(hostile?.action, 'watch');
+  });
+  it('keeps its state across a config update', () => {
+    const p = new Policy(cfg);
+    p.decide(alert('198.18.0.11'));
+    p.update({ ...cfg, durationsMs: [60_000] });
+    assert.equal(p.decide(alert('198.18.0.11', { time: 1_000_500 })).decisions.length, 0);
+    assert.equal(p.activeDecisions().length, 1);
+  });
+});
