@@ -21,6 +21,10 @@ const commands: Record<string, () => Promise<Command>> = {
   'check-config': async () => (await import('./check-config.ts')).checkConfigCommand,
   demo: async () => (await import('./demo.ts')).demoCommand,
   run: async () => (await import('./run.ts')).runCommand,
+  bans: async () => (argv) => import('./control.ts').then((m) => m.controlCommand('bans', argv)),
+  ban: async () => (argv) => import('./control.ts').then((m) => m.controlCommand('ban', argv)),
+  unban: async () => (argv) => import('./control.ts').then((m) => m.controlCommand('unban', argv)),
+  why: async () => (argv) => import('./control.ts').then((m) => m.controlCommand('why', argv)),
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -45,6 +49,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`sipwarden: ${err.message}\n`);
       return 2;
     }
+    // One line that names the problem; never a stack trace.
     process.stderr.write(`sipwarden: ${escapeText(err instanceof Error ? err.message : String(err), 500)}\n`);
     return 1;
   }

@@ -3,7 +3,6 @@ import { Service } from '../service/service.ts';
 import { createLogger } from '../service/logger.ts';
 import { ViewModel } from '../console/view-model.ts';
 import { startLiveView } from '../console/render.ts';
-import { buildResponders } from '../service/responders.ts';
 import { parse } from './args.ts';
 
 export async function runCommand(argv: string[]): Promise<number> {
@@ -12,7 +11,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const cfg = loadConfig(configPath); // fail fast, with the key named, before anything starts
   const tty = process.stdout.isTTY === true && !args.bool('no-console');
   const logger = createLogger(cfg.log.level, tty, cfg.stateDir);
-  const service = new Service({ configPath, logger, dryRun: args.bool('dry-run'), responders: buildResponders });
+  const service = new Service({ configPath, logger, dryRun: args.bool('dry-run') });
   await service.start();
   let stopView = () => {};
   if (tty) {

@@ -1,4 +1,5 @@
 import type { DetectionRule } from '../detect/rule.ts';
+import type { TollFraudConfig } from '../calls/config.ts';
 
 /** The runtime config: the JSON file after validation, defaults and env overrides. */
 export interface Config {
@@ -30,8 +31,14 @@ export interface Config {
     readonly netns?: string;
   };
   readonly scannerDrop: { readonly enabled: boolean; readonly userAgents: readonly string[] };
-  readonly asterisk: { readonly maintenanceBlock: boolean; readonly astdbFamily: string };
-  readonly tollFraud: Readonly<Record<string, unknown>>;
+  readonly asterisk: {
+    readonly maintenanceBlock: boolean;
+    readonly astdbFamily: string;
+    readonly acl: { readonly enabled: boolean; readonly file: string; readonly name: string };
+    /** Write sipwarden/heartbeat/ts so the dialplan include knows sipwarden runs. */
+    readonly heartbeat: boolean;
+  };
+  readonly tollFraud: TollFraudConfig;
   readonly log: { readonly level: string; readonly fail2banFormat: boolean };
   readonly metrics: { readonly enabled: boolean; readonly host: string; readonly port: number };
 }

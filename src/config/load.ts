@@ -6,6 +6,7 @@ import { parseDuration } from './duration.ts';
 import { ConfigError, type Config } from './config.ts';
 import type { DetectionRule } from '../detect/rule.ts';
 import { parseCidr } from '../policy/cidr.ts';
+import { resolveTollFraud } from '../calls/config.ts';
 
 /** The example config doubles as the embedded default. */
 export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../../config/sipwarden.example.json', import.meta.url));
@@ -138,8 +139,13 @@ export function resolveConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv
       ...(c.firewall?.netns ? { netns: c.firewall.netns } : {}),
     },
     scannerDrop: { enabled: c.scannerDrop?.enabled ?? true, userAgents: c.scannerDrop?.userAgents ?? [] },
-    asterisk: { maintenanceBlock: c.asterisk?.maintenanceBlock ?? true, astdbFamily: c.asterisk?.astdbFamily ?? 'sipwarden' },
-    tollFraud: c.tollFraud ?? {},
+    asterisk: {
+      maintenanceBlock: c.asterisk?.maintenanceBlock ?? true,
+      astdbFamily: c.asterisk?.astdbFamily ?? 'sipwarden',
+      acl: { enabled: c.asterisk?.acl?.enabled ?? false, file: c.asterisk?.acl?.file ?? '/etc/asterisk/sipwarden-acl.conf', name: c.asterisk?.acl?.name ?? 'sipwarden-ban' },
+      heartbeat: c.asterisk?.heartbeat ?? true,
+    },
+    tollFraud: resolveTollFraud(c.tollFraud, problems),
     log: { level: c.log?.level ?? 'info', fail2banFormat: c.log?.fail2banFormat ?? false },
     metrics: { enabled: c.metrics?.enabled ?? false, host: c.metrics?.host ?? '127.0.0.1', port: c.metrics?.port ?? 9477 },
   };

@@ -109,9 +109,96 @@ export const configSchema = {
       properties: {
         maintenanceBlock: { type: 'boolean' },
         astdbFamily: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,32}$' },
+        acl: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            enabled: { type: 'boolean' },
+            file: { type: 'string', pattern: '^/' },
+            name: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+          },
+        },
+        heartbeat: { type: 'boolean' },
       },
     },
-    tollFraud: { type: 'object' },
+    tollFraud: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean' },
+        dialing: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            country: { type: 'string', pattern: '^[A-Za-z]{2}$' },
+            internationalPrefixes: { type: 'array', items: { type: 'string', pattern: '^(\\+|[0-9]{1,4})$' }, minItems: 1 },
+            nationalPrefix: { type: 'string', pattern: '^[0-9]{0,2}$' },
+            stripPrefixes: { type: 'array', items: { type: 'string', pattern: '^[0-9]{1,4}$' } },
+            emergency: { type: 'array', items: { type: 'string', pattern: '^[0-9]{2,6}$' } },
+            extensionMaxLength: { type: 'integer', minimum: 1, maximum: 8 },
+            highRiskPrefixes: { type: 'array', items: { type: 'string', pattern: '^[1-9][0-9]{0,8}$' } },
+            premiumTypes: { type: 'array', items: { enum: ['PREMIUM_RATE', 'SHARED_COST', 'TOLL_FREE', 'VOIP', 'PERSONAL_NUMBER', 'PAGER', 'UAN', 'VOICEMAIL', 'MOBILE', 'FIXED_LINE', 'FIXED_LINE_OR_MOBILE'] } },
+            countries: {
+              type: 'object',
+              additionalProperties: false,
+              properties: {
+                allow: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z]{2}$' } },
+                deny: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z]{2}$' } },
+              },
+            },
+            maxLength: { type: 'integer', minimum: 4, maximum: 64 },
+          },
+        },
+        tracking: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { authCorrelation: duration, ignoreEndpoints: strList },
+        },
+        compromise: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            failuresBefore: { type: 'integer', minimum: 0, maximum: 10_000 },
+            failureWindow: duration,
+            newIp: { type: 'boolean' },
+            tightenFor: duration,
+          },
+        },
+        rules: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['id', 'kind', 'classes', 'max', 'action'],
+            properties: {
+              id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,63}$' },
+              description: { type: 'string' },
+              enabled: { type: 'boolean' },
+              kind: { enum: ['concurrent', 'rate'] },
+              classes: { type: 'array', minItems: 1, items: { enum: ['internal', 'local', 'national', 'international', 'premium', 'emergency', 'invalid'] } },
+              scope: { enum: ['account', 'ip', 'global'] },
+              window: duration,
+              max: { type: 'integer', minimum: 0, maximum: 1_000_000 },
+              suspectMax: { type: 'integer', minimum: 0, maximum: 1_000_000 },
+              action: { enum: ['hangup', 'block-intl', 'block-account'] },
+            },
+          },
+        },
+        response: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            blockIntl: duration,
+            blockAccount: duration,
+            banIp: { type: 'boolean' },
+            banIpFor: duration,
+            escalateAfter: { type: 'integer', minimum: 1, maximum: 1000 },
+            repeatWindow: duration,
+            hangupCause: { type: 'integer', minimum: 1, maximum: 127 },
+          },
+        },
+      },
+    },
     log: {
       type: 'object',
       additionalProperties: false,

@@ -99,6 +99,8 @@ export interface Target {
   readonly ip?: string;
   readonly account?: string;
   readonly channel?: string;
+  /** Asterisk Uniqueid of the channel (ARI channel id), for hangups. */
+  readonly uniqueId?: string;
 }
 
 export interface Evidence {

@@ -5,6 +5,7 @@ import type { Config } from '../config/config.ts';
 import { AmiFramer, type FramerError } from '../sources/ami/framer.ts';
 import { Pipeline, type Suppressed } from '../pipeline/pipeline.ts';
 import type { NormalizeIssue } from '../normalize/normalizer.ts';
+import { attachTollFraudGuard } from '../calls/guard.ts';
 
 export interface ReplayHooks {
   onEvent?(ev: DomainEvent): void;
@@ -51,6 +52,8 @@ export function createReplay(config: Config, hooks: ReplayHooks = {}) {
     onIssue: (i: NormalizeIssue) => hooks.onIssue?.(i.reason, `${i.event}: ${i.detail}`),
   });
   pipeline.policy.setTrusted(config.trunks.addresses.map((cidr) => ({ cidr, why: 'trunk' })));
+  // Toll-fraud guard: call events -> limits -> hangup / block-intl decisions, like the live service.
+  const tollFraud = attachTollFraudGuard(pipeline, config.tollFraud, { dryRun: true });
   pipeline.events$.subscribe((e) => hooks.onEvent?.(e));
   pipeline.alerts$.subscribe((a) => {
     alerts++;
@@ -111,6 +114,7 @@ export function createReplay(config: Config, hooks: ReplayHooks = {}) {
       };
     },
     close(): void {
+      tollFraud.stop();
       pipeline.complete();
     },
   };

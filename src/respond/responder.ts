@@ -6,6 +6,8 @@ export interface ActiveEntry {
   readonly account?: string;
   /** ms left, when the backend knows it (kernel element timeout). */
   readonly remainingMs?: number;
+  /** Held on every port (all-port or network ban), not only SIP. */
+  readonly allPorts?: boolean;
 }
 
 /**
@@ -21,5 +23,7 @@ export interface Responder {
   revoke(decision: Decision): Promise<void>;
   /** What the backend holds now (for journal reconciliation). */
   reconcile?(): Promise<ActiveEntry[]>;
+  /** Resolves once every change requested so far has reached the backend. */
+  flush?(): Promise<void>;
   shutdown(): Promise<void>;
 }

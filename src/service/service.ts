@@ -1,34 +1,39 @@
+import { join } from 'node:path';
+import { lookup } from 'node:dns/promises';
 import type { Logger } from 'pino';
 import type { Subscription } from 'rxjs';
 import type { Config } from '../config/config.ts';
 import type { Decision } from '../domain/types.ts';
 import { loadConfig } from '../config/load.ts';
+import { parseDuration } from '../config/duration.ts';
 import { AmiClient, type ConnectionState } from '../sources/ami/client.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
+import { targetKey } from '../policy/policy.ts';
 import { Dispatcher } from '../respond/dispatcher.ts';
-import type { Responder } from '../respond/responder.ts';
 import { LogResponder } from '../respond/log-responder.ts';
+import { AclResponder } from '../respond/asterisk-acl.ts';
+import { validateIp } from '../respond/ip-validate.ts';
 import { escapeText } from '../console/escape.ts';
+import { StateLock } from '../store/lock.ts';
+import { BanJournal, decisionOf, targetKeyOf } from '../store/journal.ts';
+import { reconcileOnStart } from '../store/reconcile.ts';
+import { ControlServer } from '../control/server.ts';
+import { discoverTrunks } from '../trust/discover-trunks.ts';
 import { logDecision } from './decision-log.ts';
+import { buildEnforcement, type Enforcement } from './responders.ts';
 
 export interface ServiceOptions {
   readonly configPath: string;
   readonly logger: Logger;
   /** Force dry-run whatever the config says. */
   readonly dryRun?: boolean;
-  /** Builds the enforcing responders for a config (nft, AMI...). */
-  readonly responders?: (cfg: Config, ctx: ServiceContext) => Promise<Responder[]>;
   readonly env?: NodeJS.ProcessEnv;
 }
 
-export interface ServiceContext {
-  readonly ami: AmiClient;
-  readonly logger: Logger;
-}
-
 /**
- * The long-running guard: AMI client -> pipeline -> dispatcher -> responders.
- * Owns the lifecycles (start, SIGHUP reload, stop); each stage does its own job.
+ * The long-running guard: AMI client -> pipeline -> dispatcher -> responders,
+ * with the journal, the control socket and trunk discovery around it. Owns
+ * the lifecycles (start, SIGHUP reload, stop); each stage does its own job.
  */
 export class Service {
   config: Config;
@@ -36,16 +41,22 @@ export class Service {
   readonly pipeline: Pipeline;
   readonly dispatcher: Dispatcher;
   readonly dryRun: boolean;
+  journal: BanJournal | undefined;
+  enforcement: Enforcement | undefined;
+  private lock: StateLock | undefined;
+  private control: ControlServer | undefined;
   private readonly subs: Subscription[] = [];
-  private expiry: NodeJS.Timeout | undefined;
+  private timers: NodeJS.Timeout[] = [];
   /** Latest dispatch latencies (ms), for the reaction figures. */
   readonly latencies: number[] = [];
   connection: ConnectionState | undefined;
+  private readonly log: Logger;
+  private discovered: ReadonlyArray<{ cidr: string; why: string }> = [];
 
   constructor(private readonly opts: ServiceOptions) {
     this.config = loadConfig(opts.configPath, opts.env ?? process.env);
     this.dryRun = opts.dryRun === true || this.config.mode === 'dry-run';
-    const log = opts.logger;
+    const log = (this.log = opts.logger);
     const a = this.config.ami;
     this.ami = new AmiClient({
       host: a.host,
@@ -58,48 +69,171 @@ export class Service {
       pingTimeoutMs: a.pingTimeoutMs,
       reconnect: { initialMs: a.reconnectInitialMs, maxMs: a.reconnectMaxMs },
       authFailedRetryMs: a.authFailRetryMs,
-      logger: log.child({ component: 'ami' }),
+      logger: log,
       escape: (s) => escapeText(s),
     });
     this.pipeline = new Pipeline(this.config, {
       dryRun: this.dryRun,
       onIssue: (i) => log.warn({ component: 'normalize', reason: i.reason, event: escapeText(i.event, 40), detail: escapeText(i.detail, 120) }, 'frame skipped'),
       onDetectorError: (err, rule) => log.error({ component: 'detect', rule, error: String(err) }, 'detector error (event skipped)'),
+      priorOffences: (key, since) => this.journal?.offences(key, since) ?? 0,
     });
     this.dispatcher = new Dispatcher([new LogResponder(log.child({ component: 'dry-run' }))], log.child({ component: 'respond' }));
   }
 
   async start(): Promise<void> {
-    const log = this.opts.logger;
-    if (!this.dryRun && this.opts.responders) {
-      const rs = await this.opts.responders(this.config, { ami: this.ami, logger: log });
-      if (rs.length) this.dispatcher.setResponders(rs);
+    const log = this.log;
+    const cfg = this.config;
+    this.lock = await StateLock.acquire(cfg.stateDir);
+    this.journal = await BanJournal.open(join(cfg.stateDir, 'journal.json'), {
+      onEvent: (e) => log.warn({ component: 'journal', event: e }, 'ban journal was damaged; recovered what could be recovered'),
+    });
+    if (!this.dryRun) {
+      this.enforcement = await buildEnforcement(cfg, { ami: this.ami, logger: log });
+      for (const p of this.enforcement.problems) log.error({ component: 'respond' }, p);
+      this.dispatcher.setResponders(this.enforcement.responders);
+      if (this.enforcement.firewall) {
+        await reconcileOnStart(this.enforcement.firewall, this.journal, Date.now(), log.child({ component: 'reconcile' }));
+      }
     }
-    log.info({ responders: this.dispatcher.names, dryRun: this.dryRun, rules: this.config.rules.map((r) => r.id) }, 'sipwarden starting');
+    // Bans from before a restart are live decisions: no double ban, unban works.
+    for (const e of this.journal.active(Date.now())) this.pipeline.policy.adopt(decisionOf(e));
+    this.trust();
+    log.info({ responders: this.dispatcher.names, dryRun: this.dryRun, rules: cfg.rules.map((r) => r.id), activeBans: this.journal.active().length }, 'sipwarden starting');
+
     this.subs.push(
-      this.ami.frames$.subscribe((f) => this.pipeline.push(f)),
-      this.ami.state$.subscribe((s) => (this.connection = s)),
+      this.ami.frames$.subscribe((f) => {
+        try {
+          this.pipeline.push(f);
+        } catch (err) {
+          log.error({ component: 'pipeline', error: String(err) }, 'frame handling failed (skipped)');
+        }
+      }),
+      this.ami.state$.subscribe((s) => {
+        this.connection = s;
+        if (s.status === 'connected') void this.onConnected();
+        if (s.status === 'auth-failed') log.error({ component: 'ami', reason: s.reason }, 'AMI login refused: check ami.username/secret (or SIPWARDEN_AMI_SECRET) and the user in manager.conf');
+      }),
       this.pipeline.decisions$.subscribe((d) => void this.handle(d)),
     );
-    this.expiry = setInterval(() => void this.expire(), 5000);
-    this.expiry.unref();
+    this.control = new ControlServer(join(cfg.stateDir, 'control.sock'), this.controlHandlers(), log.child({ component: 'control' }));
+    await this.control.start();
+    this.every(5000, () => this.expire());
+    if (cfg.asterisk.heartbeat && !this.dryRun) this.every(15_000, () => this.heartbeat());
     this.ami.start();
   }
 
+  private every(ms: number, fn: () => Promise<void>): void {
+    const t = setInterval(() => void fn().catch((err) => this.log.warn({ error: String(err) }, 'periodic task failed')), ms);
+    t.unref();
+    this.timers.push(t);
+  }
+
+  /** The never-ban list beside the whitelist: trunks (config and discovered) and the AMI host. */
+  private trust(discovered: ReadonlyArray<{ cidr: string; why: string }> = this.discovered): void {
+    this.discovered = discovered;
+    const entries = [...this.config.trunks.addresses.map((cidr) => ({ cidr, why: 'trunk (config)' })), ...discovered];
+    const host = this.config.ami.host;
+    if (validateIp(host).ok) entries.push({ cidr: host, why: 'the AMI host' });
+    else
+      void lookup(host, { all: true })
+        .then((as) => this.pipeline.policy.setTrusted([...entries, ...as.map((a) => ({ cidr: a.address, why: 'the AMI host' }))]))
+        .catch(() => {});
+    this.pipeline.policy.setTrusted(entries);
+  }
+
+  private async onConnected(): Promise<void> {
+    if (this.config.trunks.discover) {
+      try {
+        const { entries, problems } = await discoverTrunks((f) => this.ami.action(f));
+        this.trust(entries);
+        this.log.info({ component: 'trust', trunks: entries.map((e) => `${e.cidr} (${e.why})`) }, `${entries.length} trunk address(es) will never be banned`);
+        for (const p of problems) this.log.warn({ component: 'trust' }, escapeText(p, 200));
+      } catch (err) {
+        this.log.warn({ component: 'trust', error: (err as Error).message }, 'trunk discovery failed; only configured trunks are protected');
+      }
+    }
+    // Asterisk may have restarted: maintenance mode is not persistent, a deferred ACL reload may wait.
+    for (const r of this.enforcement?.responders ?? []) if (r instanceof AclResponder) await r.onConnected().catch(() => {});
+    for (const d of this.pipeline.policy.activeDecisions()) if (d.action === 'block-account' || d.action === 'block-intl') await this.enforcement?.asterisk.apply(d).catch(() => {});
+    await this.heartbeat().catch(() => {});
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (this.connection?.status === 'connected' && this.enforcement) await this.enforcement.asterisk.heartbeat();
+  }
+
   private async handle(d: Decision): Promise<void> {
-    logDecision(this.opts.logger, d, this.config.log.fail2banFormat);
+    logDecision(this.log, d, this.config.log.fail2banFormat);
     if (d.action === 'watch') return;
+    this.journal?.record(d);
     const r = await this.dispatcher.apply(d);
     this.latencies.push(r.ms);
     if (this.latencies.length > 10_000) this.latencies.splice(0, 5000);
   }
 
   private async expire(): Promise<void> {
-    for (const d of this.pipeline.policy.expire(Date.now())) {
+    const now = Date.now();
+    for (const d of this.pipeline.policy.expire(now)) {
       if (d.action === 'watch') continue;
-      this.opts.logger.info({ event: 'expired', action: d.action, ip: d.target.ip, account: d.target.account, rule: d.rule }, 'decision expired');
+      this.log.info({ event: 'expired', action: d.action, ip: d.target.ip, account: d.target.account, rule: d.rule }, 'decision expired');
       await this.dispatcher.revoke(d);
     }
+  }
+
+  private controlHandlers() {
+    const now = () => Date.now();
+    return {
+      status: async () => ({ connection: this.connection?.status, responders: this.dispatcher.names, dryRun: this.dryRun, problems: this.enforcement?.problems ?? [], events: this.pipeline.normalizer.counters }),
+      bans: async () =>
+        this.pipeline.policy.activeDecisions().map((d) => ({ target: d.target, action: d.action, rule: d.rule, reason: d.reason, since: d.time, expiresAt: d.expiresAt, leftMs: Math.max(0, d.expiresAt - now()), offence: d.offence })),
+      ban: async (req: Record<string, unknown>) => {
+        const v = validateIp(req.ip);
+        if (!v.ok) throw new Error(`refused: ${v.reason}`);
+        const why = this.pipeline.policy.protection(v.ip);
+        if (why) throw new Error(`refused: ${v.ip} is ${why}`);
+        const forMs = req.for === undefined ? 86_400_000 : parseDuration(req.for);
+        if (!Number.isFinite(forMs) || forMs <= 0) throw new Error(`refused: --for ${JSON.stringify(String(req.for).slice(0, 20))} is not a duration such as 30m, 1h, 7d`);
+        const reason = typeof req.reason === 'string' && req.reason ? req.reason.slice(0, 200) : 'manual ban';
+        const t = now();
+        const d: Decision = {
+          id: `m${t.toString(36)}`,
+          action: 'ban-ip',
+          target: { ip: v.ip },
+          rule: 'manual',
+          reason,
+          time: t,
+          durationMs: forMs,
+          expiresAt: t + forMs,
+          offence: 0,
+          allPorts: true,
+          evidence: { attempts: 0, events: 0, first: new Date(t).toISOString(), last: new Date(t).toISOString(), sampleAccounts: [], sampleIps: [v.ip] },
+          dryRun: this.dryRun,
+        };
+        this.pipeline.policy.release({ ip: v.ip });
+        this.pipeline.policy.adopt(d);
+        this.pipeline.emit(d);
+        return { banned: v.ip, expiresAt: d.expiresAt };
+      },
+      unban: async (req: Record<string, unknown>) => {
+        const v = validateIp(req.ip);
+        if (!v.ok) throw new Error(`refused: ${v.reason}`);
+        const d = this.pipeline.policy.release({ ip: v.ip });
+        const revoked = this.journal?.revokeTarget(targetKeyOf({ ip: v.ip }), 'manual unban') ?? [];
+        const toRevoke = d ?? (revoked[0] ? decisionOf(revoked[0]) : undefined);
+        if (!toRevoke) return { unbanned: v.ip, wasBanned: false };
+        const r = await this.dispatcher.revoke({ ...toRevoke, target: { ip: v.ip } });
+        this.log.info({ event: 'unban', ip: v.ip, applied: r.applied }, 'manual unban');
+        return { unbanned: v.ip, wasBanned: true, failed: r.failed };
+      },
+      why: async (req: Record<string, unknown>) => {
+        const v = validateIp(req.ip);
+        if (!v.ok) throw new Error(`refused: ${v.reason}`);
+        const history = (this.journal?.byIp(v.ip) ?? []).map((e) => ({ ...e }));
+        const active = this.pipeline.policy.activeDecisions().find((d) => targetKey(d.target) === targetKey({ ip: v.ip }));
+        return { ip: v.ip, protection: this.pipeline.policy.protection(v.ip), active: active ?? null, history };
+      },
+    };
   }
 
   /** SIGHUP: re-read the config; detector windows, bans and history stay. */
@@ -108,20 +242,25 @@ export class Service {
       const next = loadConfig(this.opts.configPath, this.opts.env ?? process.env);
       this.config = next;
       this.pipeline.reload(next);
-      this.opts.logger.info({ rules: next.rules.map((r) => r.id) }, 'config reloaded');
+      this.trust();
+      if (this.connection?.status === 'connected') void this.onConnected();
+      this.log.info({ rules: next.rules.map((r) => r.id) }, 'config reloaded');
       return { ok: true };
     } catch (err) {
       // A bad edit must not take protection down: keep the running config.
-      this.opts.logger.error({ error: (err as Error).message }, 'config reload failed; keeping the running config');
+      this.log.error({ error: (err as Error).message }, 'config reload failed; keeping the running config');
       return { ok: false, error: (err as Error).message };
     }
   }
 
   async stop(): Promise<void> {
-    if (this.expiry) clearInterval(this.expiry);
+    for (const t of this.timers) clearInterval(t);
     for (const s of this.subs) s.unsubscribe();
+    await this.control?.stop();
     await this.ami.stop();
+    await this.journal?.flush().catch(() => {});
     await this.dispatcher.shutdown();
     this.pipeline.complete();
+    await this.lock?.release();
   }
 }
