@@ -25,6 +25,7 @@ const commands: Record<string, () => Promise<Command>> = {
   ban: async () => (argv) => import('./control.ts').then((m) => m.controlCommand('ban', argv)),
   unban: async () => (argv) => import('./control.ts').then((m) => m.controlCommand('unban', argv)),
   why: async () => (argv) => import('./control.ts').then((m) => m.controlCommand('why', argv)),
+  doctor: async () => (await import('./doctor.ts')).doctorCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -37,6 +37,8 @@ export interface Config {
     readonly acl: { readonly enabled: boolean; readonly file: string; readonly name: string };
     /** Write sipwarden/heartbeat/ts so the dialplan include knows sipwarden runs. */
     readonly heartbeat: boolean;
+    /** Hang up over ARI (by Uniqueid) instead of AMI. */
+    readonly ari: { readonly enabled: boolean; readonly url: string; readonly username: string; readonly password: string };
   };
   readonly tollFraud: TollFraudConfig;
   readonly log: { readonly level: string; readonly fail2banFormat: boolean };

@@ -144,6 +144,12 @@ export function resolveConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv
       astdbFamily: c.asterisk?.astdbFamily ?? 'sipwarden',
       acl: { enabled: c.asterisk?.acl?.enabled ?? false, file: c.asterisk?.acl?.file ?? '/etc/asterisk/sipwarden-acl.conf', name: c.asterisk?.acl?.name ?? 'sipwarden-ban' },
       heartbeat: c.asterisk?.heartbeat ?? true,
+      ari: {
+        enabled: c.asterisk?.ari?.enabled ?? false,
+        url: c.asterisk?.ari?.url ?? 'http://127.0.0.1:8088/ari',
+        username: env.SIPWARDEN_ARI_USERNAME || c.asterisk?.ari?.username || 'sipwarden',
+        password: env.SIPWARDEN_ARI_PASSWORD ?? c.asterisk?.ari?.password ?? '',
+      },
     },
     tollFraud: resolveTollFraud(c.tollFraud, problems),
     log: { level: c.log?.level ?? 'info', fail2banFormat: c.log?.fail2banFormat ?? false },

@@ -119,6 +119,16 @@ export const configSchema = {
           },
         },
         heartbeat: { type: 'boolean' },
+        ari: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            enabled: { type: 'boolean' },
+            url: { type: 'string', pattern: '^https?://' },
+            username: { type: 'string' },
+            password: { type: 'string' },
+          },
+        },
       },
     },
     tollFraud: {

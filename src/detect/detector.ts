@@ -3,7 +3,7 @@ import { FAILURE_TYPES } from '../domain/types.ts';
 import type { Alert, SecurityEvent } from '../domain/types.ts';
 import type { DetectionRule } from './rule.ts';
 import { groupKey } from './group-key.ts';
-import { addSample, newKeyState, type KeyState, type RuleState } from './key-state.ts';
+import { newKeyState, withSample, type KeyState, type RuleState } from './key-state.ts';
 import { countThreshold } from './kinds/threshold.ts';
 import { countDistinct } from './kinds/distinct.ts';
 
@@ -78,8 +78,8 @@ export function createDetector(rule: DetectionRule, opts: DetectorOptions = {}):
             st.events++;
             if (ev.attempt) st.attempts++;
             st.last = now;
-            addSample(st.accounts, ev.account);
-            addSample(st.ips, ev.remote.ip);
+            st.accounts = withSample(st.accounts, ev.account);
+            st.ips = withSample(st.ips, ev.remote.ip);
             // Already fired for this key: the decision is made, counting again would only cost.
             if (now < st.quietUntil) return;
             const count = kind(rule, st, ev);

@@ -27,3 +27,14 @@ export function newKeyState(now: number): KeyState {
 export function addSample(list: string[], value: string): void {
   if (list.length < SAMPLES && !list.includes(value)) list.push(value);
 }
+
+/**
+ * addSample without growing in place: returns `list` itself, or a copy of
+ * exactly the new size. A pushed-to `[]` reserves 17 slots; under a flood
+ * of one-event keys that is most of a key's memory.
+ */
+export function withSample(list: string[], value: string): string[] {
+  if (list.length >= SAMPLES || list.includes(value)) return list;
+  if (list.length === 0) return [value];
+  return list.concat(value);
+}

@@ -33,6 +33,8 @@ const clip = (s: string): string => (s.length > MAX_FIELD ? s.slice(0, MAX_FIELD
  */
 export class Normalizer {
   private lastTime = 0;
+  private lastLocalText = '';
+  private lastLocalEp: Endpoint | null = null;
   private readonly dedupe: AttemptDeduper;
   readonly counters: NormalizerCounters = { frames: 0, security: 0, call: 0, attempts: 0, retransmits: 0, ignored: 0, malformed: 0 };
 
@@ -109,7 +111,15 @@ export class Normalizer {
       else this.counters.retransmits++;
     }
     this.counters.security++;
-    const localEp: Endpoint | null = local ? parseAmiAddress(local) : null;
+    // LocalAddress is nearly always the same few strings: parse each once (Endpoints are immutable).
+    let localEp: Endpoint | null = null;
+    if (local) {
+      if (local !== this.lastLocalText) {
+        this.lastLocalText = local;
+        this.lastLocalEp = parseAmiAddress(local);
+      }
+      localEp = this.lastLocalEp;
+    }
     if (response) (extra ??= {}).Response = response;
     return {
       kind: 'security',

@@ -19,10 +19,9 @@ export function parseAmiAddress(text: string): Endpoint | null {
   const ip = text.slice(second + 1, last);
   const portText = text.slice(last + 1);
   if (!TRANSPORTS.has(transport)) return null;
-  if (!/^\d{1,5}$/.test(portText)) return null;
-  const port = Number(portText);
-  if (port > 65535) return null;
-  const family = isIP(ip);
+  const port = portOf(portText);
+  if (port < 0 || port > 65535) return null;
+  const family = fam === 'IPV4' && isDottedQuad(ip) ? 4 : isIP(ip);
   if (family === 4 && fam === 'IPV4') return { family: 4, transport: transport as Transport, ip, port };
   if (family === 6 && fam === 'IPV6') {
     // IPv4-mapped IPv6 is the IPv4 host as far as bans go.
@@ -31,4 +30,46 @@ export function parseAmiAddress(text: string): Endpoint | null {
     return { family: 6, transport: transport as Transport, ip: ip.toLowerCase(), port };
   }
   return null;
+}
+
+/** `^\d{1,5}$` as a number, else -1 (no regex on the hot path). */
+function portOf(text: string): number {
+  const n = text.length;
+  if (n < 1 || n > 5) return -1;
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/**
+ * True only for what net.isIPv4 accepts (four decimal octets 0-255, no
+ * leading zeros); a false here falls back to isIP, so results never differ.
+ */
+function isDottedQuad(ip: string): boolean {
+  const n = ip.length;
+  if (n < 7 || n > 15) return false;
+  let parts = 0;
+  let i = 0;
+  while (i <= n) {
+    let v = 0;
+    let len = 0;
+    const start = i;
+    while (i < n) {
+      const c = ip.charCodeAt(i) - 48;
+      if (c < 0 || c > 9) break;
+      v = v * 10 + c;
+      len++;
+      i++;
+    }
+    if (len === 0 || len > 3 || v > 255 || (len > 1 && ip.charCodeAt(start) === 48)) return false;
+    parts++;
+    if (i === n) return parts === 4;
+    if (ip.charCodeAt(i) !== 0x2e || parts === 4) return false;
+    i++;
+  }
+  return false;
 }

@@ -19,6 +19,8 @@ export interface AsteriskResponderOptions {
   readonly family: string;
   /** Use PJSIPSetMaintenance where Asterisk has it. */
   readonly maintenance: boolean;
+  /** Hangups with a Uniqueid go over ARI (another responder); AMI takes the rest. */
+  readonly ariHangups?: boolean;
   readonly now?: () => number;
 }
 
@@ -45,7 +47,8 @@ export class AsteriskResponder implements Responder {
   }
 
   handles(d: Decision): boolean {
-    return d.action === 'block-account' || d.action === 'block-intl' || d.action === 'hangup';
+    if (d.action === 'hangup') return !(this.o.ariHangups && d.target.uniqueId);
+    return d.action === 'block-account' || d.action === 'block-intl';
   }
 
   async init(): Promise<void> {}

@@ -238,6 +238,9 @@ export class NftablesResponder implements Responder {
     const res = await this.exec('nft', ['-f', '-'], batch);
     expectOk('nft', ['-f', '-'], res);
     if (this.conntrack && !this.dryRun) this.conntrack = await conntrackUsable(this.exec, this.log);
+    // Start `nft -i` now: spawning it on the first ban would add ~10 ms, the
+    // time a password cracker needs for one or two more guesses.
+    if (this.interactive && !this.dryRun) await this.interactive.run(`list set ${T} ban4\n`).catch(() => {});
     this.log.info({ strategy: this.strategy, ports: this.ports }, 'nftables responder ready');
   }
 

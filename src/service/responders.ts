@@ -6,6 +6,7 @@ import { IptablesIpsetResponder } from '../respond/iptables-ipset.ts';
 import { ScannerDrop } from '../respond/scanner-drop.ts';
 import { AsteriskResponder, type AmiActions } from '../respond/asterisk-ami.ts';
 import { AclResponder } from '../respond/asterisk-acl.ts';
+import { AriHangupResponder } from '../respond/ari-hangup.ts';
 import type { SipPorts, PortRange } from '../respond/ban-target.ts';
 
 export interface EnforcementContext {
@@ -70,8 +71,16 @@ export async function buildEnforcement(cfg: Config, ctx: EnforcementContext): Pr
       problems.push(`scanner drop unusable: ${(err as Error).message} (needs iptables with the string match)`);
     }
   }
-  const asterisk = new AsteriskResponder({ ami: ctx.ami, logger: log.child({ component: 'asterisk' }), family: cfg.asterisk.astdbFamily, maintenance: cfg.asterisk.maintenanceBlock });
+  const ari = cfg.asterisk.ari;
+  const asterisk = new AsteriskResponder({
+    ami: ctx.ami,
+    logger: log.child({ component: 'asterisk' }),
+    family: cfg.asterisk.astdbFamily,
+    maintenance: cfg.asterisk.maintenanceBlock,
+    ariHangups: ari.enabled,
+  });
   responders.push(asterisk);
+  if (ari.enabled) responders.push(new AriHangupResponder({ url: ari.url, username: ari.username, password: ari.password, logger: log.child({ component: 'ari' }) }));
   if (cfg.asterisk.acl.enabled) {
     const acl = new AclResponder({ ami: ctx.ami, logger: log.child({ component: 'asterisk-acl' }), file: cfg.asterisk.acl.file, name: cfg.asterisk.acl.name });
     try {

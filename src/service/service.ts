@@ -21,6 +21,7 @@ import { ControlServer } from '../control/server.ts';
 import { discoverTrunks } from '../trust/discover-trunks.ts';
 import { logDecision } from './decision-log.ts';
 import { buildEnforcement, type Enforcement } from './responders.ts';
+import { attachTollFraudGuard, type TollFraudGuard } from '../calls/guard.ts';
 
 export interface ServiceOptions {
   readonly configPath: string;
@@ -39,6 +40,7 @@ export class Service {
   config: Config;
   readonly ami: AmiClient;
   readonly pipeline: Pipeline;
+  readonly tollFraud: TollFraudGuard;
   readonly dispatcher: Dispatcher;
   readonly dryRun: boolean;
   journal: BanJournal | undefined;
@@ -78,6 +80,8 @@ export class Service {
       onDetectorError: (err, rule) => log.error({ component: 'detect', rule, error: String(err) }, 'detector error (event skipped)'),
       priorOffences: (key, since) => this.journal?.offences(key, since) ?? 0,
     });
+    // Toll-fraud guard: call tracking, limits, hangup/block-intl decisions onto the pipeline.
+    this.tollFraud = attachTollFraudGuard(this.pipeline, this.config.tollFraud, { dryRun: this.dryRun, logger: log.child({ component: 'toll-fraud' }) });
     this.dispatcher = new Dispatcher([new LogResponder(log.child({ component: 'dry-run' }))], log.child({ component: 'respond' }));
   }
 
@@ -97,7 +101,12 @@ export class Service {
       }
     }
     // Bans from before a restart are live decisions: no double ban, unban works.
-    for (const e of this.journal.active(Date.now())) this.pipeline.policy.adopt(decisionOf(e));
+    for (const e of this.journal.active(Date.now())) {
+      const d = decisionOf(e);
+      this.pipeline.policy.adopt(d);
+      // The kernel keeps its own bans across a restart; the Asterisk ACL file is rewritten, so refill it.
+      for (const r of this.enforcement?.responders ?? []) if (r instanceof AclResponder && r.handles(d)) await r.apply(d).catch(() => {});
+    }
     this.trust();
     log.info({ responders: this.dispatcher.names, dryRun: this.dryRun, rules: cfg.rules.map((r) => r.id), activeBans: this.journal.active().length }, 'sipwarden starting');
 
@@ -143,6 +152,8 @@ export class Service {
   }
 
   private async onConnected(): Promise<void> {
+    // Calls in progress are re-learnt first: counts must be right after a restart or reconnect.
+    await this.rebuildCalls();
     if (this.config.trunks.discover) {
       try {
         const { entries, problems } = await discoverTrunks((f) => this.ami.action(f));
@@ -159,15 +170,31 @@ export class Service {
     await this.heartbeat().catch(() => {});
   }
 
+  private async rebuildCalls(): Promise<void> {
+    try {
+      this.tollFraud.tracker.beginRebuild();
+      const r = await this.ami.action({ Action: 'CoreShowChannels' });
+      if (r.ok) this.tollFraud.rebuild(r.events);
+      this.log.info({ component: 'toll-fraud', calls: this.tollFraud.tracker.size }, 'calls in progress re-learnt from CoreShowChannels');
+    } catch (err) {
+      this.log.warn({ component: 'toll-fraud', error: (err as Error).message }, 'CoreShowChannels failed; call counts start from zero');
+    }
+  }
+
   private async heartbeat(): Promise<void> {
     if (this.connection?.status === 'connected' && this.enforcement) await this.enforcement.asterisk.heartbeat();
   }
 
   private async handle(d: Decision): Promise<void> {
+    if (d.action === 'watch') {
+      logDecision(this.log, d, this.config.log.fail2banFormat);
+      return;
+    }
+    // Enforce first: every millisecond here is another guess a cracker gets through.
+    const applied = this.dispatcher.apply(d);
     logDecision(this.log, d, this.config.log.fail2banFormat);
-    if (d.action === 'watch') return;
     this.journal?.record(d);
-    const r = await this.dispatcher.apply(d);
+    const r = await applied;
     this.latencies.push(r.ms);
     if (this.latencies.length > 10_000) this.latencies.splice(0, 5000);
   }
@@ -260,6 +287,7 @@ export class Service {
     await this.ami.stop();
     await this.journal?.flush().catch(() => {});
     await this.dispatcher.shutdown();
+    this.tollFraud.stop();
     this.pipeline.complete();
     await this.lock?.release();
   }

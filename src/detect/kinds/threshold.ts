@@ -14,6 +14,10 @@ export function countThreshold(rule: DetectionRule, st: KeyState, ev: SecurityEv
   let drop = 0;
   while (drop < stamps.length && stamps[drop]! <= horizon) drop++;
   if (stamps.length - drop > rule.threshold) drop = stamps.length - rule.threshold;
-  if (drop > 0) stamps.splice(0, drop);
+  if (drop > 0) {
+    // In place: splice() would allocate an array of the removed stamps.
+    stamps.copyWithin(0, drop);
+    stamps.length -= drop;
+  }
   return stamps.length;
 }
