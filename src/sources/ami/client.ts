@@ -8,7 +8,7 @@ import { pino, type Logger } from 'pino';
 import type { AmiFrame } from '../../domain/types.ts';
 import { AmiFramer, DEFAULT_MAX_FRAME_BYTES, header, type FramerError } from './framer.ts';
 import { AmiValueError, encodeAction, type AmiAction } from './encode.ts';
-import { escapeControl } from './escape.ts';
+import { escapeText as escapeControl } from '../../console/escape.ts';
 
 /**
  * security: the security events; call: Newchannel/DialBegin/Hangup;

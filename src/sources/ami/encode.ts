@@ -2,7 +2,7 @@
 // channel name, an account): a CR or LF in them would end the line and let
 // the text add its own headers or even a second action, so they are refused.
 
-import { escapeControl } from './escape.ts';
+import { escapeText as escapeControl } from '../../console/escape.ts';
 
 /** A field value; an array repeats the key once per element (Variable). */
 export type AmiFieldValue = string | number | boolean | readonly (string | number | boolean)[];

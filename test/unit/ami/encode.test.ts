@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { AmiValueError, encodeAction } from '../../../src/sources/ami/encode.ts';
-import { escapeControl } from '../../../src/sources/ami/escape.ts';
+import { escapeText as escapeControl } from '../../../src/console/escape.ts';
 
 const text = (buf: Buffer): string => buf.toString('utf8');
 
@@ -82,6 +82,6 @@ describe('encodeAction', () => {
 describe('escapeControl', () => {
   it('shows control chars, ESC included, as \\xNN and cuts long text', () => {
     assert.equal(escapeControl('\x1b[2J\x07ok\r\n\x7f'), '\\x1b[2J\\x07ok\\x0d\\x0a\\x7f');
-    assert.equal(escapeControl('abcdef', 3), 'abc…');
+    assert.equal(escapeControl('abcdef', 3), 'abc…(+3)');
   });
 });
