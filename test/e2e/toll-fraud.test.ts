@@ -141,7 +141,9 @@ describe('e2e: toll-fraud guard against the real Asterisk', function () {
     const r = await lab.runSipp('h11', { scenario: 'uac_auth_call.xml', csv: lab.authCsv('1001', lab.SIP_ACCOUNTS['1001']), service: '00442079460000', calls: 1, timeoutMs: 20_000 });
     assert.equal(r.code, 0, `1001's call to London completed: ${r.stdout.slice(-400)}`);
     const c = [...chans.values()].find((x) => x.channel.startsWith('PJSIP/1001-'));
-    assert.ok(c && c.gone! - c.born >= 2500, 'it stayed up until the phone hung up');
+    // sipp returns on the 200 to its BYE; the Hangup event may still be on its way.
+    await lab.waitFor(() => c?.gone !== undefined, 5_000);
+    assert.ok(c && c.gone! - c.born >= 2500, `it stayed up until the phone hung up (${c ? c.gone! - c.born : 'no channel'} ms)`);
   });
 
   it('the AstDB blocks expire as configured, and the gate lets 1002 through again', async () => {
