@@ -32,12 +32,20 @@ export async function demoCommand(argv: string[]): Promise<number> {
   vm.mode = 'dry-run (demo)';
   vm.connection = 'replaying captures';
   const stop = tty ? startLiveView(vm, process.stdout) : () => {};
-  for (const file of DEMO_CAPTURES) {
-    vm.connectionDetail = file.slice(file.lastIndexOf('/') + 1);
-    await replay.feedFile(file);
+  try {
+    for (const file of DEMO_CAPTURES) {
+      vm.connectionDetail = file.slice(file.lastIndexOf('/') + 1);
+      await replay.feedFile(file);
+    }
+    vm.connection = 'replay finished';
+    if (tty) await sleep(holdMs);
+  } catch (err) {
+    // Leave nothing running (redraw timer, pipeline) behind an error.
+    stop();
+    replay.close();
+    vm.close();
+    throw err;
   }
-  vm.connection = 'replay finished';
-  if (tty) await sleep(holdMs);
   stop();
   const s = replay.summary();
   replay.close();

@@ -43,7 +43,10 @@ async function main(argv: string[]): Promise<number> {
     return await (await load())(rest);
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`sipwarden: config error in ${err.file}:\n${err.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+      const [only] = err.problems;
+      process.stderr.write(
+        err.problems.length === 1 ? `sipwarden: config error in ${err.file}: ${only}\n` : `sipwarden: config error in ${err.file}:\n${err.problems.map((p) => `  - ${p}`).join('\n')}\n`,
+      );
       return 78; // EX_CONFIG
     }
     if (err instanceof UsageError) {

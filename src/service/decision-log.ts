@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Decision } from '../domain/types.ts';
+import { escapeText } from '../console/escape.ts';
 
 /**
  * One log line per decision with stable field names (ip, account, rule,
@@ -14,8 +15,10 @@ export function logDecision(logger: Logger, d: Decision, fail2banFormat = false)
       id: d.id,
       action: d.action,
       ip: d.target.ip,
-      account: d.target.account,
-      channel: d.target.channel,
+      // pino escapes C0 controls but not DEL, C1 or bidi overrides: escape attacker text here.
+      account: d.target.account === undefined ? undefined : escapeText(d.target.account, 64),
+      channel: d.target.channel === undefined ? undefined : escapeText(d.target.channel, 128),
+      accounts: d.evidence.sampleAccounts.length ? d.evidence.sampleAccounts.map((a) => escapeText(a, 64)) : undefined,
       rule: d.rule,
       attempts: d.evidence.attempts,
       events: d.evidence.events,
