@@ -169,6 +169,14 @@ export interface BotnetMix {
   readonly rate: number;
   readonly start?: number;
   readonly seed?: number;
+  /**
+   * Attackers active at once. Real botnets come in waves (each source sends
+   * its burst, svcrack hundreds of guesses in a row), so by default the
+   * attack moves through the botnet with `active` sources interleaved at any
+   * moment. 0 = every event from a uniformly random source (worst case for
+   * cache locality, no real attack looks like that).
+   */
+  readonly active?: number;
 }
 
 export interface Workload {
@@ -202,6 +210,9 @@ export function botnetWorkload(m: BotnetMix, withLog = false): Workload {
   let date = '';
   const accounts = ['1001', '1002', '1003', '1004', 'admin', '100', '200', 'test', 'sip', '1000'];
   let lastCrf: Fields | undefined;
+  const active = m.active ?? 1000;
+  // Events per source, so the wave crosses the whole botnet once.
+  const perSource = Math.max(1, (m.events * (1 - m.legitShare)) / m.botnet);
   for (let i = 0; i < m.events; i++) {
     const ms = start + Math.floor((i * 1000) / m.rate);
     if (ms !== tvMs) {
@@ -219,7 +230,8 @@ export function botnetWorkload(m: BotnetMix, withLog = false): Workload {
       tpl = r() < 0.5 ? t.sent : t.ok;
       f = { tv, account: acc, session: `${hex32(r).slice(0, 10)}@${src.ip}`, remote: remoteOf(src, 5060) };
     } else {
-      const src = { family: 4 as const, ip: ipv4(Math.floor(r() * m.botnet)) };
+      const which = active > 0 ? (Math.floor(i / perSource) + Math.floor(r() * active)) % m.botnet : Math.floor(r() * m.botnet);
+      const src = { family: 4 as const, ip: ipv4(which) };
       const y = r();
       if (y < 0.05 && lastCrf) {
         // UDP retransmit of the previous guess: same SessionID and digest.

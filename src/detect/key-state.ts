@@ -36,5 +36,9 @@ export function addSample(list: string[], value: string): void {
 export function withSample(list: string[], value: string): string[] {
   if (list.length >= SAMPLES || list.includes(value)) return list;
   if (list.length === 0) return [value];
-  return list.concat(value);
+  const n = list.length;
+  const next = new Array<string>(n + 1);
+  for (let i = 0; i < n; i++) next[i] = list[i]!;
+  next[n] = value;
+  return next;
 }

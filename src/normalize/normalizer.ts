@@ -121,19 +121,10 @@ export class Normalizer {
       localEp = this.lastLocalEp;
     }
     if (response) (extra ??= {}).Response = response;
-    return {
-      kind: 'security',
-      type,
-      time,
-      service,
-      account,
-      sessionId,
-      remote: remoteEp,
-      ...(localEp ? { local: localEp } : {}),
-      severity,
-      attempt,
-      extra: extra ?? EMPTY,
-    };
+    // Two literals rather than a spread: no temporary object, same key order.
+    return localEp
+      ? { kind: 'security', type, time, service, account, sessionId, remote: remoteEp, local: localEp, severity, attempt, extra: extra ?? EMPTY }
+      : { kind: 'security', type, time, service, account, sessionId, remote: remoteEp, severity, attempt, extra: extra ?? EMPTY };
   }
 
   private call(type: CallEventType, frame: AmiFrame): CallEvent | null {

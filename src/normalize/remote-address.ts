@@ -22,12 +22,12 @@ export function parseAmiAddress(text: string): Endpoint | null {
   const port = portOf(portText);
   if (port < 0 || port > 65535) return null;
   const family = fam === 'IPV4' && isDottedQuad(ip) ? 4 : isIP(ip);
-  if (family === 4 && fam === 'IPV4') return { family: 4, transport: transport as Transport, ip, port };
+  if (family === 4 && fam === 'IPV4') return { family: 4, transport: transport as Transport, ip: detach(ip), port };
   if (family === 6 && fam === 'IPV6') {
     // IPv4-mapped IPv6 is the IPv4 host as far as bans go.
     const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
     if (mapped?.[1] && isIP(mapped[1]) === 4) return { family: 4, transport: transport as Transport, ip: mapped[1], port };
-    return { family: 6, transport: transport as Transport, ip: ip.toLowerCase(), port };
+    return { family: 6, transport: transport as Transport, ip: detach(ip.toLowerCase()), port };
   }
   return null;
 }
@@ -72,4 +72,14 @@ function isDottedQuad(ip: string): boolean {
     i++;
   }
   return false;
+}
+
+/**
+ * A copy of `s` that does not keep the whole frame text alive. V8 makes a
+ * slice of 13+ chars a view into its parent (here the ~400-byte frame), and
+ * the address outlives the frame as a detector key: a million keys would
+ * hold a million frames. Shorter strings are copied by slice() already.
+ */
+function detach(s: string): string {
+  return s.length < 13 ? s : (' ' + s).slice(1);
 }

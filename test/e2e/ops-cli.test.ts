@@ -56,7 +56,8 @@ describe('ops: start-up errors and the running service, via the CLI', function (
   it('missing config file', () => {
     const r = cli(['run', '--config', join(dir, 'nope.json')]);
     assert.equal(r.code, 78);
-    assertOneLineError(r, /nope\.json:\n\s+- file not found \(copy config\/sipwarden\.example\.json there\)/);
+    assertOneLineError(r, /nope\.json: file not found \(copy config\/sipwarden\.example\.json there\)/);
+    assert.equal(r.stderr.trim().split("\n").length, 1, "one line");
   });
 
   it('a state dir that cannot be created', () => {

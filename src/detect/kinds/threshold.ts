@@ -8,8 +8,10 @@ import type { KeyState } from '../key-state.ts';
  */
 export function countThreshold(rule: DetectionRule, st: KeyState, ev: SecurityEvent): number {
   if (rule.count !== 'events' && !ev.attempt) return st.stamps.length;
+  // A first stamp gets an array of its own size (push onto [] reserves 17 slots): most keys of a flood see one event.
+  if (st.stamps.length === 0) st.stamps = [ev.time];
+  else st.stamps.push(ev.time);
   const stamps = st.stamps;
-  stamps.push(ev.time);
   const horizon = ev.time - rule.windowMs;
   let drop = 0;
   while (drop < stamps.length && stamps[drop]! <= horizon) drop++;

@@ -1,0 +1,114 @@
+// `npm run bench`: the four figures of docs/performance.md, printed as a table.
+//   1. throughput: raw AMI bytes -> decisions (sipwarden), vs asterisk-manager
+//      0.2.0's parser and fail2ban-regex with the stock asterisk filter;
+//   2. memory: 1M spoofed sources, then quiet (child process, --expose-gc);
+//   3. reaction: event into the AMI socket -> address in the kernel set (unshare -n);
+//   4. guesses before ban: real Asterisk + svcrack, sipwarden vs fail2ban (the lab).
+// Options (env): BENCH_EVENTS (1000000), BENCH_BOTNET (100000), BENCH_MEMORY_SOURCES
+// (1000000), BENCH_BANS (1000), BENCH_ONLY=throughput,memory,reaction,guesses.
+// Parts that need root (3, 4) say why they are skipped.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { botnetWorkload, chunks } from './lib/workload.ts';
+import { runAsteriskManager, runFail2banRegex, runSipwarden } from './throughput/throughput.ts';
+
+const env = process.env;
+const EVENTS = Number(env['BENCH_EVENTS'] ?? 1_000_000);
+const BOTNET = Number(env['BENCH_BOTNET'] ?? 100_000);
+const MEM_SOURCES = Number(env['BENCH_MEMORY_SOURCES'] ?? 1_000_000);
+const BANS = Number(env['BENCH_BANS'] ?? 1000);
+const only = new Set((env['BENCH_ONLY'] ?? 'throughput,memory,reaction,guesses').split(','));
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+const rows: Array<[string, string, string, string]> = [];
+const row = (bench: string, what: string, value: string, target = '') => {
+  rows.push([bench, what, value, target]);
+  console.error(`  ${bench}: ${what} = ${value}`);
+};
+const k = (n: number) => Math.round(n).toLocaleString('en-US');
+const ok = (pass: boolean) => (pass ? 'met' : 'NOT met');
+
+console.error(`sipwarden bench: node ${process.version}, ${cpus()[0]?.model ?? '?'} x${cpus().length}`);
+
+if (only.has('throughput')) {
+  for (const active of [1000, 0]) {
+    console.error(`throughput: building ${k(EVENTS)} events, botnet ${k(BOTNET)} sources (${active ? `${active} active at a time` : 'uniformly random source per event'})...`);
+    const w = botnetWorkload({ events: EVENTS, botnet: BOTNET, phones: 200, legitShare: 0.1, rate: 10_000, active }, active !== 0);
+    const cs = chunks(w.ami);
+    runSipwarden(chunks(w.ami.subarray(0, Math.min(w.ami.length, 20 << 20)))); // warm-up (JIT), 20 MB
+    const s = runSipwarden(cs);
+    const swRate = (s.security / s.ms) * 1000;
+    const tag = active ? `waves of ${active}` : 'uniform random';
+    row('throughput', `workload (${tag})`, `${k(w.events)} events (${k(w.failures)} failures), ${(w.ami.length / 1048576).toFixed(0)} MB AMI`);
+    row('throughput', `sipwarden bytes->decisions (${tag})`, `${k(swRate)} events/s (${(s.ms / 1000).toFixed(2)} s; ${k(s.attempts)} attempts, ${k(s.decisions)} decisions)`, `>= 300,000/s: ${ok(swRate >= 300_000)}`);
+    row('throughput', `sipwarden framer alone (${tag})`, `${k((s.frames / s.framerOnlyMs) * 1000)} frames/s`);
+    if (active) {
+      const am = await runAsteriskManager(cs);
+      const amRate = (am.events / am.ms) * 1000;
+      row('throughput', 'asterisk-manager 0.2.0 parser alone', `${k(amRate)} events/s (${(am.ms / 1000).toFixed(2)} s, ${k(am.events)} events)`);
+      row('throughput', 'ratio sipwarden (whole path) / asterisk-manager (parser)', `${(swRate / amRate).toFixed(2)}x`, `>= 3x: ${ok(swRate / amRate >= 3)}`);
+      row('throughput', 'ratio sipwarden framer / asterisk-manager parser', `${((s.frames / s.framerOnlyMs) * 1000 / amRate).toFixed(2)}x`);
+      const dir = mkdtempSync(join(tmpdir(), 'sw-bench-'));
+      try {
+        const logFile = join(dir, 'security.log');
+        writeFileSync(logFile, w.log!);
+        console.error(`throughput: fail2ban-regex on ${k(w.events)} security.log lines (takes a while)...`);
+        const f = runFail2banRegex(logFile);
+        if ('error' in f) row('throughput', 'fail2ban-regex', `failed: ${f.error}`);
+        else {
+          const fRate = (f.lines / f.ms) * 1000;
+          row('throughput', `fail2ban-regex (${f.version}, stock asterisk filter)`, `${k(fRate)} lines/s (${(f.ms / 1000).toFixed(1)} s, ${k(f.matched)} of ${k(f.lines)} matched; ${k(w.failures)} failures in the data)`);
+          row('throughput', 'ratio sipwarden / fail2ban-regex', `${(swRate / fRate).toFixed(1)}x`, `>= 10x: ${ok(swRate / fRate >= 10)}`);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  }
+}
+
+if (only.has('memory')) {
+  console.error(`memory: ${k(MEM_SOURCES)} spoofed sources in a child process...`);
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', here('./memory/memory.child.ts'), String(MEM_SOURCES)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  try {
+    const m = JSON.parse(line) as Record<string, number>;
+    row('memory', 'sources (one failure each), decisions', `${k(m['sources']!)} sources, ${k(m['decisions']!)} decisions (subnet rule)`);
+    row('memory', 'peak RSS (baseline)', `${m['peakRssMB']} MB (baseline ${m['baselineMB']} MB; peak heap ${m['peakHeapMB']} MB; ${k(m['keysAtEnd']!)} detector keys, ${k(m['dedupeKeysAtEnd']!)} retransmit keys)`, `<= 200 MB: ${ok(m['peakRssMB']! <= 200)}`);
+    row('memory', 'after the windows expired (gc)', `RSS ${m['quietRssMB']} MB, heap ${m['quietHeapMB']} MB, ${k(m['keysAfterQuiet']!)} detector keys, ${k(m['dedupeKeysAfterQuiet']!)} retransmit keys`, `back down: ${ok(m['quietHeapMB']! < m['afterFloodGcHeapMB']! / 2)} (heap)`);
+  } catch {
+    row('memory', 'failed', `${r.status} ${r.stderr.slice(-400)}`);
+  }
+}
+
+if (only.has('reaction')) {
+  if (process.getuid?.() !== 0) row('reaction', 'skipped', 'needs root (unshare -n, nft)');
+  else {
+    console.error(`reaction: ${k(BANS)} bans through a fake AMI server inside unshare -n...`);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', here('./reaction/reaction.child.ts'), String(BANS)], { encoding: 'utf8', timeout: 600_000 });
+    try {
+      const m = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as Record<string, number>;
+      row('reaction', `event -> in kernel set (${k(m['measured']!)} bans, kernel ${m['kernel']})`, `p50 ${m['p50']!.toFixed(2)} ms, p90 ${m['p90']!.toFixed(2)} ms, p99 ${m['p99']!.toFixed(2)} ms, max ${m['max']!.toFixed(2)} ms`, `p99 <= 5 ms: ${ok(m['p99']! <= 5)}`);
+      row('reaction', 'checked in the kernel', `${k(m['inSet']!)} in set ban4; sample ${m['sampleInSet']}/${m['sampleChecked']} by nft get element`);
+    } catch {
+      row('reaction', 'failed', `${r.status} ${r.stderr.slice(-400)}`);
+    }
+  }
+}
+
+if (only.has('guesses')) {
+  console.error('guesses: real Asterisk lab + svcrack, sipwarden vs fail2ban (about a minute)...');
+  const { guessesBench } = await import('./guesses/guesses.ts');
+  const g = await guessesBench();
+  if ('skipped' in g) row('guesses', 'skipped', g.skipped);
+  else for (const x of g) row('guesses', `${x.guard} (attacker ${x.attacker})`, `${x.guesses} wrong passwords processed by Asterisk; banned: ${x.banned}; cracked: ${x.svcrackCracked}${x.note ? `; ${x.note}` : ''}`);
+}
+
+const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length), ['bench', 'what', 'result', 'target'][i]!.length));
+const line = (r: readonly string[]) => `| ${r.map((c, i) => c.padEnd(w[i]!)).join(' | ')} |`;
+console.log(line(['bench', 'what', 'result', 'target']));
+console.log(`|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`);
+for (const r of rows) console.log(line(r));
+process.exit(0);
