@@ -50,6 +50,7 @@ scheduler.maxFrames = scheduler.now() + 11 * 60_000;
 scheduler.flush();
 const quietEnd = pipeline.normalizer.now + 11 * 60_000;
 pipeline.policy.expire(quietEnd); // what the service's 5 s timer does
+pipeline.normalizer.sweep(quietEnd); // so does the retransmit-key sweep
 gc();
 await new Promise((r) => setTimeout(r, 200));
 gc();

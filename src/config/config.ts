@@ -23,6 +23,8 @@ export interface Config {
   readonly trunks: { readonly discover: boolean; readonly addresses: readonly string[] };
   readonly bans: { readonly durationsMs: readonly number[]; readonly offenceWindowMs: number; readonly accountBlockMs: number };
   readonly rules: readonly DetectionRule[];
+  /** Bound on the keys (sources, accounts, ranges) one rule tracks; the least recently active go first. */
+  readonly maxKeysPerRule: number;
   readonly firewall: {
     readonly backend: 'nftables' | 'iptables' | 'none';
     readonly udpPorts: string;

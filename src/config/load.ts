@@ -131,6 +131,7 @@ export function resolveConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv
       accountBlockMs: ms('bans.accountBlock', bans.accountBlock, 600_000),
     },
     rules,
+    maxKeysPerRule: c.maxKeysPerRule ?? 100_000,
     firewall: {
       backend: c.firewall?.backend ?? 'nftables',
       udpPorts: c.firewall?.udpPorts ?? '5060-5061',

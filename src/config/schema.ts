@@ -84,6 +84,7 @@ export const configSchema = {
       },
     },
     rules: { type: 'array', items: rule },
+    maxKeysPerRule: { type: 'integer', minimum: 1000, maximum: 10_000_000 },
     firewall: {
       type: 'object',
       additionalProperties: false,

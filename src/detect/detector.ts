@@ -3,11 +3,29 @@ import { FAILURE_TYPES } from '../domain/types.ts';
 import type { Alert, SecurityEvent } from '../domain/types.ts';
 import type { DetectionRule } from './rule.ts';
 import { groupKey } from './group-key.ts';
-import { newKeyState, withSample, type KeyState, type RuleState } from './key-state.ts';
+import { NONE, newKeyState, withSample, type KeyState, type RuleState } from './key-state.ts';
 import { countThreshold } from './kinds/threshold.ts';
 import { countDistinct } from './kinds/distinct.ts';
 
 export type Detector = (events$: Observable<SecurityEvent>) => Observable<Alert>;
+
+/** Default bound on the keys one rule tracks (see DetectorOptions.maxKeys). */
+export const DEFAULT_MAX_KEYS = 100_000;
+/** Hits after which a key is no longer moved to the back (it has long crossed any threshold). */
+const REFRESH_UNTIL = 64;
+
+/**
+ * Forgets the least recently active tenth of the keys in one pass: evicting
+ * one key per insert would walk the deleted slots at the front of the Map
+ * again and again.
+ */
+function evictOldest(state: RuleState): void {
+  let n = Math.max(1, Math.floor(state.size / 10));
+  for (const key of state.keys()) {
+    state.delete(key);
+    if (--n === 0) return;
+  }
+}
 
 /** A kind folds one event into a key's state and returns the count to compare with the threshold. */
 export type Kind = (rule: DetectionRule, st: KeyState, ev: SecurityEvent) => number;
@@ -23,6 +41,12 @@ export interface DetectorOptions {
   readonly state?: RuleState;
   /** How often idle keys are expired when the stream is quiet. */
   readonly sweepMs?: number;
+  /**
+   * Most keys one rule tracks. Past it the least recently active key is
+   * forgotten: memory stays bounded under millions of spoofed sources, and a
+   * real attacker, whose key is refreshed on every attempt, stays tracked.
+   */
+  readonly maxKeys?: number;
   /** Called when handling one event throws: the detector keeps going. */
   readonly onError?: (err: unknown, rule: string) => void;
 }
@@ -53,9 +77,14 @@ export function createDetector(rule: DetectionRule, opts: DetectorOptions = {}):
   return (events$) =>
     new Observable<Alert>((sub) => {
       const state: RuleState = opts.state ?? new Map();
+      const maxKeys = opts.maxKeys ?? DEFAULT_MAX_KEYS;
+      const trackIps = rule.groupBy !== 'ip';
       let lastTime = 0;
-      let lastArrival = scheduler.now();
       let lastSweep = 0;
+      // Idle sweep without a clock read per event: while no event arrives, event time
+      // is taken to advance with the scheduler, one sweep period per tick.
+      let seenAtTick = 0;
+      let quietMs = 0;
       const sweep = (now: number): void => {
         const horizon = now - rule.windowMs;
         for (const [key, st] of state) if (st.last < horizon && st.quietUntil <= now) state.delete(key);
@@ -67,19 +96,25 @@ export function createDetector(rule: DetectionRule, opts: DetectorOptions = {}):
             if (!matches(ev)) return;
             const now = ev.time;
             if (now > lastTime) lastTime = now;
-            lastArrival = scheduler.now();
             if (now - lastSweep > sweepMs) sweep(now);
             const key = groupKey(ev, rule.groupBy, rule.prefixV4, rule.prefixV6);
             let st = state.get(key);
             if (st === undefined || st.last < now - rule.windowMs) {
+              if (st !== undefined) state.delete(key);
+              else if (state.size >= maxKeys) evictOldest(state);
               st = newKeyState(now);
+              state.set(key, st);
+            } else if (st.events < REFRESH_UNTIL && state.size > maxKeys >>> 1) {
+              // Least recently active last: re-insert on each hit once eviction is near (and
+              // while the key is young: a key this busy has fired already, or will soon).
+              state.delete(key);
               state.set(key, st);
             }
             st.events++;
             if (ev.attempt) st.attempts++;
             st.last = now;
             st.accounts = withSample(st.accounts, ev.account);
-            st.ips = withSample(st.ips, ev.remote.ip);
+            if (trackIps) st.ips = withSample(st.ips, ev.remote.ip);
             // Already fired for this key: the decision is made, counting again would only cost.
             if (now < st.quietUntil) return;
             const count = kind(rule, st, ev);
@@ -87,7 +122,7 @@ export function createDetector(rule: DetectionRule, opts: DetectorOptions = {}):
               sub.next(alertOf(rule, key, st, count, ev));
               // Fired: start over, and stay quiet for one window (the policy owns the ban length).
               st.quietUntil = now + rule.windowMs;
-              st.stamps = [];
+              st.stamps = NONE;
               st.values = undefined;
             }
           } catch (err) {
@@ -98,7 +133,13 @@ export function createDetector(rule: DetectionRule, opts: DetectorOptions = {}):
         complete: () => sub.complete(),
       });
       const idle = interval(sweepMs, scheduler).subscribe(() => {
-        if (lastTime) sweep(lastTime + (scheduler.now() - lastArrival));
+        if (!lastTime) return;
+        if (lastTime === seenAtTick) quietMs += sweepMs;
+        else {
+          seenAtTick = lastTime;
+          quietMs = 0;
+        }
+        sweep(lastTime + quietMs);
       });
       return () => {
         events.unsubscribe();
@@ -123,7 +164,7 @@ function alertOf(rule: DetectionRule, key: string, st: KeyState, count: number, 
       first: new Date(st.first).toISOString(),
       last: new Date(st.last).toISOString(),
       sampleAccounts: [...st.accounts],
-      sampleIps: [...st.ips],
+      sampleIps: rule.groupBy === 'ip' ? [key] : [...st.ips],
       service: ev.service,
     },
     ...(rule.allPorts ? { allPorts: true } : {}),

@@ -3,6 +3,7 @@ import type { GroupBy, SecurityEvent } from '../domain/types.ts';
 /** The network prefix of an address, as CIDR text: the key of subnet rules. */
 export function subnetOf(ip: string, family: 4 | 6, prefixV4 = 24, prefixV6 = 64): string {
   if (family === 4) {
+    if (prefixV4 === 24) return `${ip.slice(0, ip.lastIndexOf('.'))}.0/24`; // the common case, without parsing
     const p = ip.split('.').map(Number);
     const n = ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0;
     const mask = prefixV4 === 0 ? 0 : (0xffffffff << (32 - prefixV4)) >>> 0;

@@ -20,8 +20,15 @@ export type RuleState = Map<string, KeyState>;
 
 const SAMPLES = 5;
 
+/**
+ * The empty list every new key starts with, shared: it is never written to
+ * (kinds and withSample replace an empty list instead of pushing onto it), so
+ * a key seen once costs no arrays of its own.
+ */
+export const NONE: string[] & number[] = [] as never;
+
 export function newKeyState(now: number): KeyState {
-  return { stamps: [], values: undefined, events: 0, attempts: 0, first: now, last: now, accounts: [], ips: [], quietUntil: 0 };
+  return { stamps: NONE, values: undefined, events: 0, attempts: 0, first: now, last: now, accounts: NONE, ips: NONE, quietUntil: 0 };
 }
 
 export function addSample(list: string[], value: string): void {

@@ -19,7 +19,7 @@ export class DetectorRegistry {
   }
 
   /** All rules as one alert stream. */
-  detect(rules: readonly DetectionRule[], events$: Observable<SecurityEvent>, opts: { scheduler?: SchedulerLike; onError?: (err: unknown, rule: string) => void } = {}): Observable<Alert> {
+  detect(rules: readonly DetectionRule[], events$: Observable<SecurityEvent>, opts: { scheduler?: SchedulerLike; onError?: (err: unknown, rule: string) => void; maxKeys?: number } = {}): Observable<Alert> {
     const live = new Set<RuleState>();
     const detectors = rules.map((r) => {
       const state = this.stateFor(r);

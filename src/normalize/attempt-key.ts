@@ -18,16 +18,48 @@ export function attemptKey(
   sessionId: string,
   account: string,
   response: string,
-): string | null {
+): number | null {
   if (service === 'AMI' || sessionId === '') return null;
   switch (type) {
     case 'ChallengeResponseFailed':
-      return `C\u0000${ip}\u0000${sessionId}\u0000${response}`;
+      return hashParts('C', ip, sessionId, response);
     case 'InvalidAccountID':
-      return `I\u0000${ip}\u0000${sessionId}\u0000${account}`;
+      return hashParts('I', ip, sessionId, account);
     default:
-      return `${type}\u0000${ip}\u0000${sessionId}\u0000${account}`;
+      return hashParts(type, ip, sessionId, account);
   }
+}
+
+/**
+ * A 53-bit hash of the parts (two 32-bit FNV-1a lanes, parts separated), so
+ * the deduper keeps a number per attempt instead of a ~100-byte string. Two
+ * different attempts share a key with odds of about n / 2^53: nil.
+ */
+export function hashParts(a: string, b: string, c: string, d: string): number {
+  H1 = 0x811c9dc5;
+  H2 = 0x01000193 ^ 0x5bd1e995;
+  mix(a);
+  mix(b);
+  mix(c);
+  mix(d);
+  return (H1 >>> 0) * 0x200000 + ((H2 >>> 0) & 0x1fffff);
+}
+
+// Hash lanes kept at module level: no closure or array per event on the hot path.
+let H1 = 0;
+let H2 = 0;
+function mix(s: string): void {
+  let h1 = H1;
+  let h2 = H2;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 0x01000193);
+    h2 = Math.imul(h2 ^ ch, 0x5bd1e995);
+    h2 ^= h2 >>> 15;
+  }
+  // A separator no UTF-16 unit equals, so ("ab","c") and ("a","bc") differ.
+  H1 = Math.imul(h1 ^ 0x10000, 0x01000193);
+  H2 = Math.imul(h2 ^ 0x10000, 0x5bd1e995);
 }
 
 /**
@@ -36,14 +68,14 @@ export function attemptKey(
  * a hard cap bounds memory under a flood of unique keys.
  */
 export class AttemptDeduper {
-  private readonly seen = new Map<string, number>();
+  private readonly seen = new Map<number, number>();
   constructor(
     private readonly ttlMs = 32_000,
     private readonly maxKeys = 200_000,
   ) {}
 
   /** True when the key is new (an attempt), false for a retransmit. */
-  isNew(key: string, now: number): boolean {
+  isNew(key: number, now: number): boolean {
     const until = this.seen.get(key);
     if (until !== undefined && until >= now) return false;
     if (until !== undefined) this.seen.delete(key);

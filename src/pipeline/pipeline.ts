@@ -63,6 +63,7 @@ export class Pipeline {
         this.registry.detect(cfg.rules, this.security$, {
           ...(opts.scheduler ? { scheduler: opts.scheduler } : {}),
           ...(opts.onDetectorError ? { onError: opts.onDetectorError } : {}),
+          maxKeys: cfg.maxKeysPerRule,
         }),
       ),
       share(),

@@ -201,6 +201,8 @@ export class Service {
 
   private async expire(): Promise<void> {
     const now = Date.now();
+    // Retransmit keys live 32 s of event time; when events stop, wall time moves them on.
+    this.pipeline.normalizer.sweep(Math.max(now, this.pipeline.normalizer.now));
     for (const d of this.pipeline.policy.expire(now)) {
       if (d.action === 'watch') continue;
       this.log.info({ event: 'expired', action: d.action, ip: d.target.ip, account: d.target.account, rule: d.rule }, 'decision expired');

@@ -113,3 +113,22 @@ describe('detector kinds in virtual time', () => {
     assert.equal(alerts.length, 1);
   });
 });
+
+describe('detector memory bound', () => {
+  it('keeps at most maxKeys keys under a spoofed flood, and still catches the real attacker', () => {
+    const state: RuleState = new Map();
+    const events$ = new Subject<SecurityEvent>();
+    const alerts: Alert[] = [];
+    createDetector(burst, { state, maxKeys: 1000 })(events$).subscribe((a) => alerts.push(a));
+    let peak = 0;
+    for (let i = 0; i < 20_000; i++) {
+      // one failure each from 20k spoofed sources; the attacker tries every 1000th event
+      events$.next(sec({ ip: `198.19.${(i >> 8) & 255}.${i & 255}`, time: i }));
+      if (i % 1000 === 999) events$.next(sec({ ip: '198.18.0.11', time: i }));
+      peak = Math.max(peak, state.size);
+    }
+    events$.complete();
+    assert.ok(peak <= 1000, `peak ${peak} keys`);
+    assert.deepEqual(alerts.map((a) => a.key), ['198.18.0.11']);
+  });
+});

@@ -104,3 +104,16 @@ describe('Normalizer', () => {
     }
   });
 });
+
+describe('attempt keys', () => {
+  it('hash the parts with their boundaries: no two distinct attempts of a real capture share a key', async () => {
+    const { hashParts } = await import('../../../src/normalize/attempt-key.ts');
+    assert.notEqual(hashParts('C', '198.18.0.1', '1', '23'), hashParts('C', '198.18.0.1', '12', '3'));
+    const evs = fixtureEvents('bruteforce-svcrack.ami').filter((e): e is SecurityEvent => e.kind === 'security' && e.type === 'ChallengeResponseFailed');
+    const keys = new Set(evs.map((e) => hashParts('C', e.remote.ip, e.sessionId, e.extra.Response ?? '')));
+    assert.equal(keys.size, 150);
+    const many = new Set<number>();
+    for (let i = 0; i < 200_000; i++) many.add(hashParts('C', `198.18.${i >> 8 & 255}.${i & 255}`, String(i), i.toString(16)));
+    assert.equal(many.size, 200_000, 'no collision in 200k keys');
+  });
+});
