@@ -122,9 +122,10 @@ describe('detector memory bound', () => {
     createDetector(burst, { state, maxKeys: 1000 })(events$).subscribe((a) => alerts.push(a));
     let peak = 0;
     for (let i = 0; i < 20_000; i++) {
-      // one failure each from 20k spoofed sources; the attacker tries every 1000th event
+      // one failure each from 20k spoofed sources; the attacker tries after every 500 of them
+      // (it stays tracked while fewer than ~0.9 x maxKeys new keys come between two of its attempts)
       events$.next(sec({ ip: `198.19.${(i >> 8) & 255}.${i & 255}`, time: i }));
-      if (i % 1000 === 999) events$.next(sec({ ip: '198.18.0.11', time: i }));
+      if (i % 500 === 499) events$.next(sec({ ip: '198.18.0.11', time: i }));
       peak = Math.max(peak, state.size);
     }
     events$.complete();
