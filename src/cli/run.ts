@@ -31,7 +31,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (tty) {
     const vm = new ViewModel(service.pipeline);
     vm.mode = service.dryRun ? 'dry-run' : 'enforce';
-    vm.panels.push(service.tollFraud.panel);
+    // Through the service: a reload attaches a new guard.
+    vm.panels.push({ get title() { return service.tollFraud.panel.title; }, lines: () => service.tollFraud.panel.lines() });
     const scanners = service.enforcement?.scanners;
     if (scanners) vm.panels.push(scannerPanel(scanners));
     service.ami.state$.subscribe((s) => {

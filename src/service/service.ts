@@ -40,7 +40,7 @@ export class Service {
   config: Config;
   readonly ami: AmiClient;
   readonly pipeline: Pipeline;
-  readonly tollFraud: TollFraudGuard;
+  tollFraud: TollFraudGuard;
   readonly dispatcher: Dispatcher;
   readonly dryRun: boolean;
   journal: BanJournal | undefined;
@@ -271,6 +271,9 @@ export class Service {
       const next = loadConfig(this.opts.configPath, this.opts.env ?? process.env);
       this.config = next;
       this.pipeline.reload(next);
+      // New call limits take effect now; onConnected() below re-learns the calls in progress.
+      this.tollFraud.stop();
+      this.tollFraud = attachTollFraudGuard(this.pipeline, next.tollFraud, { dryRun: this.dryRun, logger: this.log.child({ component: 'toll-fraud' }) });
       this.trust();
       if (this.connection?.status === 'connected') void this.onConnected();
       this.log.info({ rules: next.rules.map((r) => r.id) }, 'config reloaded');

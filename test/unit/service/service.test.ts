@@ -109,8 +109,10 @@ describe('service (fake AMI, dry-run)', function () {
     const c = JSON.parse(readFileSync(cfgPath, 'utf8'));
     c.rules[0].threshold = 6;
     writeFileSync(cfgPath, JSON.stringify(c));
+    const guard = service.tollFraud;
     assert.deepEqual(service.reload(), { ok: true });
     assert.equal(service.config.rules[0]!.threshold, 6);
+    assert.notEqual(service.tollFraud, guard, 'the toll-fraud guard takes the new call limits');
     assert.ok(service.pipeline.policy.activeDecisions().some((d) => d.target.ip === '198.18.0.11'));
     c.rules[0].threshold = 'many';
     writeFileSync(cfgPath, JSON.stringify(c));
