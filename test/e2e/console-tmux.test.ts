@@ -90,14 +90,7 @@ describe('ops: the live console in a real terminal (tmux)', function () {
     let dir = '';
 
     before(async function () {
-      const a = lab.labAvailable();
-      const missing = lab.missingTools('svcrack', 'nft', 'timeout');
-      const why = a.ok ? (missing.length ? `missing tools: ${missing.join(', ')}` : undefined) : a.why;
-      if (why) {
-        if (process.env.SIPWARDEN_LAB_REQUIRED === '1') throw new Error(`lab not available: ${why}`);
-        console.log(`      (lab skipped: ${why})`);
-        this.skip();
-      }
+      lab.skipWithoutLab(this, 'svcrack', 'nft', 'timeout');
       await lab.labUp();
       up = true;
       dir = mkdtempSync(join(tmpdir(), 'swops-tmux-'));

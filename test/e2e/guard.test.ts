@@ -15,10 +15,9 @@ import {
   asteriskCli,
   authCsv,
   inNs,
-  labAvailable,
+  skipWithoutLab,
   labDown,
   labUp,
-  missingTools,
   parseAmiFrames,
   runSipp,
   writeAsteriskConf,
@@ -49,14 +48,7 @@ describe('e2e: sipwarden against a real Asterisk under attack', function () {
   const work = mkdtempSync(join(tmpdir(), 'sw-guard-'));
 
   before(async function () {
-    const a = labAvailable();
-    const missing = missingTools('sipp', 'svcrack', 'svmap', 'nft', 'iptables', 'conntrack', 'timeout');
-    const why = a.ok ? (missing.length ? `missing tools: ${missing.join(', ')}` : undefined) : a.why;
-    if (why) {
-      if (process.env.SIPWARDEN_LAB_REQUIRED === '1') throw new Error(`lab not available: ${why}`);
-      console.log(`      (e2e skipped: ${why})`);
-      this.skip();
-    }
+    skipWithoutLab(this, 'sipp', 'svcrack', 'svmap', 'nft', 'iptables', 'conntrack', 'timeout');
     await labUp();
     up = true;
     // The project's dialplan gate, and a global PJSIP ACL on sipwarden's named ACL.

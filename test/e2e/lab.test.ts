@@ -13,10 +13,9 @@ import {
   asteriskCli,
   authCsv,
   inNs,
-  labAvailable,
+  skipWithoutLab,
   labDown,
   labUp,
-  missingTools,
   parseAmiFrames,
   runSipp,
   waitFor,
@@ -27,14 +26,7 @@ describe('lab: real Asterisk 22 in network namespaces', function () {
   let up = false;
 
   before(async function () {
-    const a = labAvailable();
-    const missing = missingTools('sipp', 'svcrack', 'timeout');
-    const why = a.ok ? (missing.length ? `missing tools: ${missing.join(', ')}` : undefined) : a.why;
-    if (why) {
-      if (process.env.SIPWARDEN_LAB_REQUIRED === '1') throw new Error(`lab not available: ${why}`);
-      console.log(`      (lab skipped: ${why})`);
-      this.skip();
-    }
+    skipWithoutLab(this, 'sipp', 'svcrack', 'timeout');
     await labUp();
     up = true;
   });

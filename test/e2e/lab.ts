@@ -379,3 +379,18 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/**
+ * In a mocha `before`: skips the suite, saying why, when the lab cannot run
+ * here (not root, no chroot, a tool missing). With SIPWARDEN_LAB_REQUIRED=1
+ * that is a failure instead.
+ */
+export function skipWithoutLab(ctx: Mocha.Context, ...tools: string[]): void {
+  const a = labAvailable();
+  const missing = a.ok ? missingTools(...tools) : [];
+  const why = a.ok ? (missing.length ? `missing tools: ${missing.join(', ')}` : undefined) : a.why;
+  if (!why) return;
+  if (process.env.SIPWARDEN_LAB_REQUIRED === '1') throw new Error(`lab not available: ${why}`);
+  console.log(`      (lab skipped: ${why})`);
+  ctx.skip();
+}

@@ -23,14 +23,7 @@ describe('ops: sipwarden doctor against the real Asterisk lab', function () {
   let dir = '';
 
   before(async function () {
-    const a = lab.labAvailable();
-    const missing = lab.missingTools('nft', 'conntrack', 'iptables');
-    const why = a.ok ? (missing.length ? `missing tools: ${missing.join(', ')}` : undefined) : a.why;
-    if (why) {
-      if (process.env.SIPWARDEN_LAB_REQUIRED === '1') throw new Error(`lab not available: ${why}`);
-      console.log(`      (lab skipped: ${why})`);
-      this.skip();
-    }
+    lab.skipWithoutLab(this, 'nft', 'conntrack', 'iptables');
     await lab.labUp();
     up = true;
     dir = mkdtempSync(join(tmpdir(), 'swops-doctor-'));

@@ -40,14 +40,7 @@ describe('resilience: real Asterisk lab (restart mid-attack, spoofed trunk)', fu
   const count = (re: RegExp) => log.match(re)?.length ?? 0;
 
   before(async function () {
-    const a = lab.labAvailable();
-    const missing = lab.missingTools('svcrack', 'sipp', 'nft', 'timeout');
-    const why = a.ok ? (missing.length ? `missing tools: ${missing.join(', ')}` : undefined) : a.why;
-    if (why) {
-      if (process.env.SIPWARDEN_LAB_REQUIRED === '1') throw new Error(`lab not available: ${why}`);
-      console.log(`      (lab skipped: ${why})`);
-      this.skip();
-    }
+    lab.skipWithoutLab(this, 'svcrack', 'sipp', 'nft', 'timeout');
     await lab.labUp();
     up = true;
     dir = mkdtempSync(join(tmpdir(), 'sw-reslab-'));
