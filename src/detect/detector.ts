@@ -65,87 +65,149 @@ export function matcher(rule: DetectionRule): (ev: SecurityEvent) => boolean {
 }
 
 /**
- * Builds the pure detector `(events$) => alerts$` of one rule. Windows run on
- * event time, so a replay gives the same alerts as the live run did; only the
- * idle sweep uses the scheduler, to free keys while nothing arrives.
+ * One rule's windows: folds matching events into per-key state and says
+ * when the threshold is crossed. Windows run on event time, so a replay gives
+ * the same alerts as the live run did.
  */
-export function createDetector(rule: DetectionRule, opts: DetectorOptions = {}): Detector {
-  const kind = KINDS[rule.kind];
-  const matches = matcher(rule);
+class RuleRunner {
+  readonly matches: (ev: SecurityEvent) => boolean;
+  private readonly kind: Kind;
+  private readonly trackIps: boolean;
+  private lastSweep = 0;
+
+  constructor(
+    readonly rule: DetectionRule,
+    readonly state: RuleState,
+    private readonly maxKeys: number,
+    readonly sweepMs: number,
+  ) {
+    this.kind = KINDS[rule.kind];
+    this.matches = matcher(rule);
+    this.trackIps = rule.groupBy !== 'ip';
+  }
+
+  /** An event the rule matches; returns the alert when it fires. */
+  onEvent(ev: SecurityEvent): Alert | undefined {
+    const rule = this.rule;
+    const state = this.state;
+    const now = ev.time;
+    if (now - this.lastSweep > this.sweepMs) this.sweep(now);
+    const key = groupKey(ev, rule.groupBy, rule.prefixV4, rule.prefixV6);
+    let st = state.get(key);
+    if (st === undefined || st.last < now - rule.windowMs) {
+      if (st !== undefined) state.delete(key);
+      else if (state.size >= this.maxKeys) evictOldest(state);
+      st = newKeyState(now);
+      state.set(key, st);
+    } else if (st.events < REFRESH_UNTIL && state.size > this.maxKeys >>> 1) {
+      // Least recently active last: re-insert on each hit once eviction is near (and
+      // while the key is young: a key this busy has fired already, or will soon).
+      state.delete(key);
+      state.set(key, st);
+    }
+    st.events++;
+    if (ev.attempt) st.attempts++;
+    st.last = now;
+    st.accounts = withSample(st.accounts, ev.account);
+    if (this.trackIps) st.ips = withSample(st.ips, ev.remote.ip);
+    // Already fired for this key: the decision is made, counting again would only cost.
+    if (now < st.quietUntil) return undefined;
+    const count = this.kind(rule, st, ev);
+    if (count < rule.threshold) return undefined;
+    const alert = alertOf(rule, key, st, count, ev);
+    // Fired: start over, and stay quiet for one window (the policy owns the ban length).
+    st.quietUntil = now + rule.windowMs;
+    st.stamps = NONE;
+    st.values = undefined;
+    return alert;
+  }
+
+  sweep(now: number): void {
+    const horizon = now - this.rule.windowMs;
+    for (const [key, st] of this.state) if (st.last < horizon && st.quietUntil <= now) this.state.delete(key);
+    this.lastSweep = now;
+  }
+}
+
+export interface EngineOptions extends Omit<DetectorOptions, 'state'> {
+  /** Each rule's state, kept across reloads (see detect/registry.ts). */
+  readonly stateFor?: (rule: DetectionRule) => RuleState;
+}
+
+/**
+ * The pure detector `(events$) => alerts$` of a set of rules: one
+ * subscription for all of them, and each event type/service pair is matched
+ * against the rules once, then looked up. Only the idle sweep uses the
+ * scheduler, to free keys while nothing arrives.
+ */
+export function createRuleEngine(rules: readonly DetectionRule[], opts: EngineOptions = {}): Detector {
   const scheduler = opts.scheduler ?? asyncScheduler;
-  const sweepMs = opts.sweepMs ?? Math.max(1000, Math.min(rule.windowMs, 30_000));
   return (events$) =>
     new Observable<Alert>((sub) => {
-      const state: RuleState = opts.state ?? new Map();
-      const maxKeys = opts.maxKeys ?? DEFAULT_MAX_KEYS;
-      const trackIps = rule.groupBy !== 'ip';
-      let lastTime = 0;
-      let lastSweep = 0;
-      // Idle sweep without a clock read per event: while no event arrives, event time
-      // is taken to advance with the scheduler, one sweep period per tick.
-      let seenAtTick = 0;
-      let quietMs = 0;
-      const sweep = (now: number): void => {
-        const horizon = now - rule.windowMs;
-        for (const [key, st] of state) if (st.last < horizon && st.quietUntil <= now) state.delete(key);
-        lastSweep = now;
+      const runners = rules.map(
+        (r) => new RuleRunner(r, opts.stateFor?.(r) ?? new Map(), opts.maxKeys ?? DEFAULT_MAX_KEYS, opts.sweepMs ?? Math.max(1000, Math.min(r.windowMs, 30_000))),
+      );
+      // type + service -> the rules that can match it (attempt flags do not matter to matchers).
+      const routes = new Map<string, RuleRunner[]>();
+      const route = (ev: SecurityEvent): RuleRunner[] => {
+        const k = `${ev.type}\u0000${ev.service}`;
+        let rs = routes.get(k);
+        if (rs === undefined) {
+          rs = runners.filter((r) => r.matches(ev));
+          if (routes.size < 1024) routes.set(k, rs);
+        }
+        return rs;
       };
+      let lastTime = 0;
       const events = events$.subscribe({
         next(ev) {
+          if (ev.time > lastTime) lastTime = ev.time;
+          let rs: RuleRunner[];
           try {
-            if (!matches(ev)) return;
-            const now = ev.time;
-            if (now > lastTime) lastTime = now;
-            if (now - lastSweep > sweepMs) sweep(now);
-            const key = groupKey(ev, rule.groupBy, rule.prefixV4, rule.prefixV6);
-            let st = state.get(key);
-            if (st === undefined || st.last < now - rule.windowMs) {
-              if (st !== undefined) state.delete(key);
-              else if (state.size >= maxKeys) evictOldest(state);
-              st = newKeyState(now);
-              state.set(key, st);
-            } else if (st.events < REFRESH_UNTIL && state.size > maxKeys >>> 1) {
-              // Least recently active last: re-insert on each hit once eviction is near (and
-              // while the key is young: a key this busy has fired already, or will soon).
-              state.delete(key);
-              state.set(key, st);
-            }
-            st.events++;
-            if (ev.attempt) st.attempts++;
-            st.last = now;
-            st.accounts = withSample(st.accounts, ev.account);
-            if (trackIps) st.ips = withSample(st.ips, ev.remote.ip);
-            // Already fired for this key: the decision is made, counting again would only cost.
-            if (now < st.quietUntil) return;
-            const count = kind(rule, st, ev);
-            if (count >= rule.threshold) {
-              sub.next(alertOf(rule, key, st, count, ev));
-              // Fired: start over, and stay quiet for one window (the policy owns the ban length).
-              st.quietUntil = now + rule.windowMs;
-              st.stamps = NONE;
-              st.values = undefined;
-            }
+            rs = route(ev);
           } catch (err) {
-            opts.onError?.(err, rule.id);
+            opts.onError?.(err, '*');
+            return;
+          }
+          for (let i = 0; i < rs.length; i++) {
+            const r = rs[i]!;
+            try {
+              const alert = r.onEvent(ev);
+              if (alert !== undefined) sub.next(alert);
+            } catch (err) {
+              // One bad event costs its own alert, never the detector.
+              opts.onError?.(err, r.rule.id);
+            }
           }
         },
         error: (err) => sub.error(err),
         complete: () => sub.complete(),
       });
-      const idle = interval(sweepMs, scheduler).subscribe(() => {
+      // Idle sweep without a clock read per event: while no event arrives, event time
+      // is taken to advance with the scheduler, one sweep period per tick.
+      const tickMs = Math.min(...runners.map((r) => r.sweepMs), 30_000);
+      let seenAtTick = 0;
+      let quietMs = 0;
+      const idle = interval(tickMs, scheduler).subscribe(() => {
         if (!lastTime) return;
-        if (lastTime === seenAtTick) quietMs += sweepMs;
+        if (lastTime === seenAtTick) quietMs += tickMs;
         else {
           seenAtTick = lastTime;
           quietMs = 0;
         }
-        sweep(lastTime + quietMs);
+        for (const r of runners) r.sweep(lastTime + quietMs);
       });
       return () => {
         events.unsubscribe();
         idle.unsubscribe();
       };
     });
+}
+
+/** The detector of one rule (the engine with a single rule). */
+export function createDetector(rule: DetectionRule, opts: DetectorOptions = {}): Detector {
+  const { state, ...rest } = opts;
+  return createRuleEngine([rule], { ...rest, ...(state ? { stateFor: () => state } : {}) });
 }
 
 function alertOf(rule: DetectionRule, key: string, st: KeyState, count: number, ev: SecurityEvent): Alert {

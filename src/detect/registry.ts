@@ -1,8 +1,8 @@
-import { merge, type Observable, type SchedulerLike } from 'rxjs';
+import type { Observable, SchedulerLike } from 'rxjs';
 import type { Alert, SecurityEvent } from '../domain/types.ts';
 import type { DetectionRule } from './rule.ts';
 import type { RuleState } from './key-state.ts';
-import { createDetector } from './detector.ts';
+import { createRuleEngine } from './detector.ts';
 
 /**
  * Keeps each rule's per-key state across config reloads: a rule that keeps
@@ -21,14 +21,10 @@ export class DetectorRegistry {
   /** All rules as one alert stream. */
   detect(rules: readonly DetectionRule[], events$: Observable<SecurityEvent>, opts: { scheduler?: SchedulerLike; onError?: (err: unknown, rule: string) => void; maxKeys?: number } = {}): Observable<Alert> {
     const live = new Set<RuleState>();
-    const detectors = rules.map((r) => {
-      const state = this.stateFor(r);
-      live.add(state);
-      return createDetector(r, { ...opts, state })(events$);
-    });
+    for (const r of rules) live.add(this.stateFor(r));
     // Rules removed by a reload give their memory back.
     for (const [k, s] of this.states) if (!live.has(s)) this.states.delete(k);
-    return merge(...detectors);
+    return createRuleEngine(rules, { ...opts, stateFor: (r) => this.stateFor(r) })(events$);
   }
 
   /** Keys held across all rules (for metrics and the memory bench). */
