@@ -68,9 +68,12 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    // A command that failed part-way may leave timers of half-started parts behind
+    // (a pipeline's idle sweep): exit rather than hang. stderr/stdout are synchronous here.
+    if (code !== 0) process.exit(code);
   },
   (err) => {
     process.stderr.write(`sipwarden: ${String(err)}\n`);
-    process.exitCode = 1;
+    process.exit(1);
   },
 );

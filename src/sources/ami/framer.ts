@@ -359,7 +359,7 @@ export class AmiFramer {
   private parseLine(text: string, pos: number, eol: number, headers: Array<readonly [string, string]>): void {
     const sep = text.indexOf(': ', pos);
     if (sep > pos && sep < eol) {
-      headers.push([text.slice(pos, sep), text.slice(sep + 2, eol)]);
+      headers.push([knownKey(text, pos, sep) ?? text.slice(pos, sep), text.slice(sep + 2, eol)]);
     } else if (eol - 1 > pos && text.charCodeAt(eol - 1) === 0x3a /* ':' */ && text.indexOf(':', pos) === eol - 1) {
       // `Key:` at end of line: empty value without the space.
       headers.push([text.slice(pos, eol - 1), '']);
@@ -389,6 +389,25 @@ export class AmiFramer {
     if (body.length > 0 && body[body.length - 1] === '') body.pop();
     return { headers, body };
   }
+}
+
+// The header names of the events sipwarden reads, by length: a key that is one
+// of them reuses the constant instead of a new string per header per frame.
+const KNOWN_KEYS: ReadonlyArray<readonly string[] | undefined> = (() => {
+  const keys = ['Event', 'Privilege', 'EventTV', 'Severity', 'Service', 'EventVersion', 'AccountID', 'SessionID', 'LocalAddress', 'RemoteAddress',
+    'Challenge', 'Response', 'ExpectedResponse', 'SessionTV', 'UsingPassword', 'ACLName', 'Channel', 'ChannelState', 'ChannelStateDesc',
+    'CallerIDNum', 'CallerIDName', 'ConnectedLineNum', 'ConnectedLineName', 'Language', 'AccountCode', 'Context', 'Exten', 'Priority',
+    'Uniqueid', 'Linkedid', 'Extension', 'Application', 'AppData', 'ActionID', 'Message', 'Cause', 'Cause-txt', 'DestChannel', 'DialString'];
+  const byLen: string[][] = [];
+  for (const k of keys) (byLen[k.length] ??= []).push(k);
+  return byLen;
+})();
+
+function knownKey(text: string, pos: number, sep: number): string | undefined {
+  const candidates = KNOWN_KEYS[sep - pos];
+  if (candidates === undefined) return undefined;
+  for (let i = 0; i < candidates.length; i++) if (text.startsWith(candidates[i]!, pos)) return candidates[i];
+  return undefined;
 }
 
 /** Does the frame at `start` (ending before `limit`) begin `Response: Follows`? */
