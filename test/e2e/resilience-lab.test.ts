@@ -97,7 +97,8 @@ describe('resilience: real Asterisk lab (restart mid-attack, spoofed trunk)', fu
     const raw = await rec.stop();
     const FAILURES = new Set(['ChallengeResponseFailed', 'InvalidAccountID', 'RequestNotSupported', 'RequestNotAllowed', 'FailedACL', 'InvalidPassword', 'AuthMethodNotAllowed', 'UnexpectedAddress', 'RequestBadFormat']);
     const failures = lab.parseAmiFrames(raw).filter((f) => FAILURES.has(f['Event'] ?? '') && (f['RemoteAddress'] ?? '').includes(`/${lab.IP.h50}/`)).length;
-    assert.ok(failures >= 10, `Asterisk saw only ${failures} failures from the trunk (sipp: ${r.stdout.slice(-500)})`);
+    // At least the burst threshold (5 in 60 s): enough to get any other host banned.
+    assert.ok(failures >= 5, `Asterisk saw only ${failures} failures from the trunk (sipp ${r.code}: ${r.stdout.slice(-500)} ${r.stderr.slice(-300)})`);
     await new Promise((r2) => setTimeout(r2, 500));
     assert.ok(!(await inSet(lab.IP.h50)), 'the trunk was banned');
     const ruleset = (await lab.inNs('pbx', 'nft', ['list', 'table', 'inet', 'sipwarden'])).stdout;
