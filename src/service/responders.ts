@@ -17,7 +17,13 @@ export interface EnforcementContext {
 export interface Enforcement {
   readonly responders: Responder[];
   /** The kernel backend, for reconciliation and counters (null: none or unusable). */
-  readonly firewall: (Responder & { reconcile(): Promise<unknown[]>; counters?(): Promise<Record<string, { packets: number; bytes: number }>> }) | null;
+  readonly firewall:
+    | (Responder & {
+        reconcile(): Promise<unknown[]>;
+        counters?(): Promise<Record<string, { packets: number; bytes: number }>>;
+        setBlacklist(cidrs: readonly string[]): Promise<{ applied: string[]; rejected: Array<{ cidr: string; reason: string }> }>;
+      })
+    | null;
   readonly scanners: ScannerDrop | null;
   readonly asterisk: AsteriskResponder;
   /** Loud problems met at start: protection is reduced, detection goes on. */

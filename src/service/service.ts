@@ -275,6 +275,11 @@ export class Service {
       this.tollFraud.stop();
       this.tollFraud = attachTollFraudGuard(this.pipeline, next.tollFraud, { dryRun: this.dryRun, logger: this.log.child({ component: 'toll-fraud' }) });
       this.trust();
+      // The blacklist is a kernel set: replace its contents with the new list.
+      void this.enforcement?.firewall
+        ?.setBlacklist(next.blacklist)
+        .then((r) => r.rejected.forEach((x) => this.log.error({ component: 'respond' }, `blacklist entry ${x.cidr} refused: ${x.reason}`)))
+        .catch((err: Error) => this.log.error({ component: 'respond', error: err.message }, 'blacklist update failed'));
       if (this.connection?.status === 'connected') void this.onConnected();
       this.log.info({ rules: next.rules.map((r) => r.id) }, 'config reloaded');
       return { ok: true };
