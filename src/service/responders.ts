@@ -59,8 +59,6 @@ export async function buildEnforcement(cfg: Config, ctx: EnforcementContext): Pr
         : new IptablesIpsetResponder({ logger: log.child({ component: 'iptables' }), sipPorts: ports, conntrack: cfg.firewall.flushConntrack, ...(netns ? { netns } : {}) });
     try {
       await fw.init();
-      const bl = await fw.setBlacklist(cfg.blacklist);
-      for (const r of bl.rejected) problems.push(`blacklist entry ${r.cidr} refused: ${r.reason}`);
       responders.push(fw);
       firewall = fw;
     } catch (err) {

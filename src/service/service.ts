@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { lookup } from 'node:dns/promises';
+import { networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
 import type { Subscription } from 'rxjs';
 import type { Config } from '../config/config.ts';
@@ -108,6 +109,8 @@ export class Service {
       for (const r of this.enforcement?.responders ?? []) if (r instanceof AclResponder && r.handles(d)) await r.apply(d).catch(() => {});
     }
     this.trust();
+    // With discovery on, the trunks are known only once AMI is up: apply the blacklist then.
+    if (!cfg.trunks.discover) await this.applyBlacklist();
     log.info({ responders: this.dispatcher.names, dryRun: this.dryRun, rules: cfg.rules.map((r) => r.id), activeBans: this.journal.active().length }, 'sipwarden starting');
 
     this.subs.push(
@@ -142,6 +145,8 @@ export class Service {
   private trust(discovered: ReadonlyArray<{ cidr: string; why: string }> = this.discovered): void {
     this.discovered = discovered;
     const entries = [...this.config.trunks.addresses.map((cidr) => ({ cidr, why: 'trunk (config)' })), ...discovered];
+    // This host's own addresses: a range ban must never cut the PBX off.
+    for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (!a.internal) entries.push({ cidr: a.address.replace(/%.*$/, ''), why: 'this host' });
     const host = this.config.ami.host;
     if (validateIp(host).ok) entries.push({ cidr: host, why: 'the AMI host' });
     else
@@ -151,6 +156,28 @@ export class Service {
     this.pipeline.policy.setTrusted(entries);
   }
 
+  /**
+   * The blacklist is a kernel set, replaced whole. An entry that covers a
+   * whitelisted address, a trunk, the AMI host or the PBX is left out, loudly:
+   * a typo in the blacklist must not cut the PBX off its provider.
+   */
+  private async applyBlacklist(): Promise<void> {
+    const fw = this.enforcement?.firewall;
+    if (!fw) return;
+    const keep: string[] = [];
+    for (const cidr of this.config.blacklist) {
+      const why = this.pipeline.policy.protection(cidr);
+      if (why) this.log.error({ component: 'respond', cidr }, `blacklist entry ${cidr} not applied: it covers an address that is ${why}`);
+      else keep.push(cidr);
+    }
+    try {
+      const r = await fw.setBlacklist(keep);
+      for (const x of r.rejected) this.log.error({ component: 'respond' }, `blacklist entry ${x.cidr} refused: ${x.reason}`);
+    } catch (err) {
+      this.log.error({ component: 'respond', error: (err as Error).message }, 'blacklist update failed');
+    }
+  }
+
   private async onConnected(): Promise<void> {
     // Calls in progress are re-learnt first: counts must be right after a restart or reconnect.
     await this.rebuildCalls();
@@ -158,6 +185,7 @@ export class Service {
       try {
         const { entries, problems } = await discoverTrunks((f) => this.ami.action(f));
         this.trust(entries);
+        await this.applyBlacklist();
         this.log.info({ component: 'trust', trunks: entries.map((e) => `${e.cidr} (${e.why})`) }, `${entries.length} trunk address(es) will never be banned`);
         for (const p of problems) this.log.warn({ component: 'trust' }, escapeText(p, 200));
       } catch (err) {
@@ -275,11 +303,7 @@ export class Service {
       this.tollFraud.stop();
       this.tollFraud = attachTollFraudGuard(this.pipeline, next.tollFraud, { dryRun: this.dryRun, logger: this.log.child({ component: 'toll-fraud' }) });
       this.trust();
-      // The blacklist is a kernel set: replace its contents with the new list.
-      void this.enforcement?.firewall
-        ?.setBlacklist(next.blacklist)
-        .then((r) => r.rejected.forEach((x) => this.log.error({ component: 'respond' }, `blacklist entry ${x.cidr} refused: ${x.reason}`)))
-        .catch((err: Error) => this.log.error({ component: 'respond', error: err.message }, 'blacklist update failed'));
+      void this.applyBlacklist();
       if (this.connection?.status === 'connected') void this.onConnected();
       this.log.info({ rules: next.rules.map((r) => r.id) }, 'config reloaded');
       return { ok: true };

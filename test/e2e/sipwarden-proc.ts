@@ -19,7 +19,8 @@ export class SipwardenProc {
   ) {}
 
   start(extraEnv: NodeJS.ProcessEnv = {}): void {
-    this.child = spawnInNs(this.host, process.execPath, [join(REPO_ROOT, 'bin/sipwarden.js'), 'run', '--config', this.configPath, '--no-console'], {
+    // Niceness -5, as systemd/sipwarden.service runs it (nice execs: the PID stays the service's).
+    this.child = spawnInNs(this.host, 'nice', ['-n', '-5', process.execPath, join(REPO_ROOT, 'bin/sipwarden.js'), 'run', '--config', this.configPath, '--no-console'], {
       env: { ...process.env, ...extraEnv },
       cwd: REPO_ROOT,
     });
