@@ -48,29 +48,30 @@ export interface Fields {
   response?: string;
 }
 
+/** The value of header `k` after rewriting: the fields a workload varies, else the template's. */
+function fieldValue(k: string, v: string, f: Fields): string {
+  switch (k) {
+    case 'EventTV':
+    case 'SessionTV':
+      return f.tv;
+    case 'AccountID':
+      return f.account;
+    case 'SessionID':
+      return f.session;
+    case 'RemoteAddress':
+      return f.remote;
+    case 'Response':
+      return f.response ?? v;
+    default:
+      return v;
+  }
+}
+
 /** AMI wire text of a template with fields replaced. */
 export function amiText(t: Template, f: Fields): string {
   let s = '';
   for (const [k, v] of t.headers) {
-    let val = v;
-    switch (k) {
-      case 'EventTV':
-      case 'SessionTV':
-        val = f.tv;
-        break;
-      case 'AccountID':
-        val = f.account;
-        break;
-      case 'SessionID':
-        val = f.session;
-        break;
-      case 'RemoteAddress':
-        val = f.remote;
-        break;
-      case 'Response':
-        val = f.response ?? v;
-        break;
-    }
+    const val = fieldValue(k, v, f);
     s += `${k}: ${val}\r\n`;
   }
   return s + '\r\n';
@@ -85,25 +86,7 @@ export function securityLogLine(t: Template, f: Fields, date: string): string {
   let s = `[${date}] SECURITY[13719] res_security_log.c: SecurityEvent="${t.event}"`;
   for (const [k, v] of t.headers) {
     if (k === 'Event' || k === 'Privilege') continue;
-    let val = v;
-    switch (k) {
-      case 'EventTV':
-      case 'SessionTV':
-        val = f.tv;
-        break;
-      case 'AccountID':
-        val = f.account;
-        break;
-      case 'SessionID':
-        val = f.session;
-        break;
-      case 'RemoteAddress':
-        val = f.remote;
-        break;
-      case 'Response':
-        val = f.response ?? v;
-        break;
-    }
+    const val = fieldValue(k, v, f);
     s += `,${k}="${val}"`;
   }
   return s + '\n';
