@@ -2,7 +2,7 @@
 // `ct state established accept` elsewhere (or a NAT binding) can keep an
 // existing flow alive, so the banned source's conntrack entries go too.
 import type { Logger } from 'pino';
-import type { BanTarget } from './ban-target.ts';
+import { limiter, type BanTarget } from './ban-target.ts';
 import { prefixMask } from './ip-validate.ts';
 import type { Exec } from './run-command.ts';
 
@@ -34,5 +34,32 @@ export async function conntrackUsable(exec: Exec, log: Logger): Promise<boolean>
   } catch (e) {
     log.warn({ err: (e as Error).message }, 'conntrack unavailable: flows of banned sources tracked before the ban will not be cut');
     return false;
+  }
+}
+
+/**
+ * Cuts the tracked flows of banned sources behind the ban: at most
+ * `concurrency` conntrack spawns at once, and settled() waits for all.
+ */
+export class ConntrackCutter {
+  private readonly gate: <T>(fn: () => Promise<T>) => Promise<T>;
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(
+    private readonly exec: Exec,
+    private readonly log: Logger,
+    concurrency = 8,
+  ) {
+    this.gate = limiter(concurrency);
+  }
+
+  cut(t: BanTarget): void {
+    const p = this.gate(() => flushConntrack(this.exec, t, this.log));
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  async settled(): Promise<void> {
+    await Promise.all([...this.pending]);
   }
 }

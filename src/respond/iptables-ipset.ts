@@ -14,13 +14,12 @@ import {
   banTargetOf,
   banTimeoutSec,
   checkPorts,
-  limiter,
   multiPorts,
   type BanTarget,
   type PortRange,
   type SipPorts,
 } from './ban-target.ts';
-import { conntrackUsable, flushConntrack } from './conntrack.ts';
+import { ConntrackCutter, conntrackUsable } from './conntrack.ts';
 import { dryRunExec, type DryRunRecord } from './dry-run-exec.ts';
 import { unbannableReason, validateCidr } from './ip-validate.ts';
 import { CommandFailedError, PermissionError, createExec, expectOk, isPermissionFailure, withNetns, type Exec } from './run-command.ts';
@@ -146,14 +145,14 @@ export class IptablesIpsetResponder implements Responder {
   private readonly now: () => number;
   private conntrack: boolean;
   private readonly batcher: TickBatcher<IpsetOp>;
-  private readonly ctGate = limiter(8);
-  private readonly ctPending = new Set<Promise<void>>();
+  private readonly cutter: ConntrackCutter;
 
   constructor(opts: IptablesIpsetOptions = {}) {
     this.log = opts.logger ?? pino({ level: opts.dryRun ? 'info' : 'silent' });
     this.dryRun = opts.dryRun ?? false;
     this.dryExec = dryRunExec(this.log, this.name, opts.onDryRun);
     this.exec = this.dryRun ? this.dryExec : withNetns(opts.exec ?? createExec(), opts.netns);
+    this.cutter = new ConntrackCutter(this.exec, this.log);
     this.ports = opts.sipPorts ?? DEFAULT_SIP_PORTS;
     checkPorts(this.ports);
     // multiport takes at most 15 ports (a range counts 2).
@@ -203,11 +202,7 @@ export class IptablesIpsetResponder implements Responder {
     }
     await this.batcher.submit(op);
     // Flow cutting runs behind the ban (a spawn each); flush() waits for it.
-    if (this.conntrack && !this.dryRun) {
-      const p = this.ctGate(() => flushConntrack(this.exec, t, this.log));
-      this.ctPending.add(p);
-      void p.finally(() => this.ctPending.delete(p));
-    }
+    if (this.conntrack && !this.dryRun) this.cutter.cut(t);
   }
 
   async revoke(d: Decision): Promise<void> {
@@ -223,7 +218,7 @@ export class IptablesIpsetResponder implements Responder {
 
   async flush(): Promise<void> {
     await this.batcher.flush();
-    await Promise.all([...this.ctPending]);
+    await this.cutter.settled();
   }
 
   async reconcile(): Promise<ActiveEntry[]> {

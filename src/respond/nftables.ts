@@ -9,12 +9,11 @@ import {
   banTargetOf,
   banTimeoutSec,
   checkPorts,
-  limiter,
   nftPorts,
   type BanTarget,
   type SipPorts,
 } from './ban-target.ts';
-import { conntrackUsable, flushConntrack } from './conntrack.ts';
+import { ConntrackCutter, conntrackUsable } from './conntrack.ts';
 import { dryRunExec, type DryRunRecord } from './dry-run-exec.ts';
 import { unbannableReason, validateCidr } from './ip-validate.ts';
 import { InteractiveNft, OneShotNft, spawnLineProcess, type NftResult, type NftRunner, type SpawnLineProcess } from './nft-runner.ts';
@@ -199,9 +198,8 @@ export class NftablesResponder implements Responder {
   private readonly oneshot: NftRunner;
   private readonly interactive: NftRunner | null;
   private readonly bigBatchOps: number;
-  private readonly ctPending = new Set<Promise<void>>();
   private readonly batcher: TickBatcher<NftOp>;
-  private readonly ctGate = limiter(8);
+  private readonly cutter: ConntrackCutter;
   /** Logs the batch text for decisions flagged dryRun, even in a live backend. */
   private readonly dryExec: Exec;
 
@@ -210,6 +208,7 @@ export class NftablesResponder implements Responder {
     this.dryRun = opts.dryRun ?? false;
     this.dryExec = dryRunExec(this.log, this.name, opts.onDryRun);
     this.exec = this.dryRun ? this.dryExec : withNetns(opts.exec ?? createExec(), opts.netns);
+    this.cutter = new ConntrackCutter(this.exec, this.log);
     this.ports = opts.sipPorts ?? DEFAULT_SIP_PORTS;
     checkPorts(this.ports);
     this.priority = opts.priority ?? -10;
@@ -259,7 +258,7 @@ export class NftablesResponder implements Responder {
     await this.batcher.submit(op);
     // The ban holds from here on. Cutting tracked flows (a spawn each,
     // ~18 ms) runs behind, so it doesn't slow the ban itself; flush() waits for it.
-    if (this.conntrack && !this.dryRun) this.track(this.ctGate(() => flushConntrack(this.exec, t, this.log)));
+    if (this.conntrack && !this.dryRun) this.cutter.cut(t);
   }
 
   async revoke(d: Decision): Promise<void> {
@@ -277,13 +276,9 @@ export class NftablesResponder implements Responder {
   /** Wait until every queued change has reached the kernel (and flows are cut). */
   async flush(): Promise<void> {
     await this.batcher.flush();
-    await Promise.all([...this.ctPending]);
+    await this.cutter.settled();
   }
 
-  private track(p: Promise<void>): void {
-    this.ctPending.add(p);
-    void p.finally(() => this.ctPending.delete(p));
-  }
 
   async reconcile(): Promise<ActiveEntry[]> {
     const { entries } = await this.list();
