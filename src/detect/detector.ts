@@ -2,33 +2,21 @@ import { Observable, asyncScheduler, interval, type SchedulerLike } from 'rxjs';
 import { FAILURE_TYPES } from '../domain/types.ts';
 import type { Alert, SecurityEvent } from '../domain/types.ts';
 import type { DetectionRule } from './rule.ts';
-import { groupKey } from './group-key.ts';
-import { NONE, newKeyState, withSample, type KeyState, type RuleState } from './key-state.ts';
+import { groupId, keyFunction } from './group-key.ts';
+import { KeyTable } from './key-table.ts';
+import { RuleColumns, samplesOf, withSample } from './rule-columns.ts';
 import { countThreshold } from './kinds/threshold.ts';
 import { countDistinct } from './kinds/distinct.ts';
 
 export type Detector = (events$: Observable<SecurityEvent>) => Observable<Alert>;
 
-/** Default bound on the keys one rule tracks (see DetectorOptions.maxKeys). */
+/** Default bound on the keys one grouping tracks (see DetectorOptions.maxKeys). */
 export const DEFAULT_MAX_KEYS = 100_000;
 /** Hits after which a key is no longer moved to the back (it has long crossed any threshold). */
 const REFRESH_UNTIL = 64;
 
-/**
- * Forgets the least recently active tenth of the keys in one pass: evicting
- * one key per insert would walk the deleted slots at the front of the Map
- * again and again.
- */
-function evictOldest(state: RuleState): void {
-  let n = Math.max(1, Math.floor(state.size / 10));
-  for (const key of state.keys()) {
-    state.delete(key);
-    if (--n === 0) return;
-  }
-}
-
 /** A kind folds one event into a key's state and returns the count to compare with the threshold. */
-export type Kind = (rule: DetectionRule, st: KeyState, ev: SecurityEvent) => number;
+export type Kind = (rule: DetectionRule, c: RuleColumns, slot: number, ev: SecurityEvent) => number;
 
 const KINDS: Record<DetectionRule['kind'], Kind> = {
   threshold: countThreshold,
@@ -37,14 +25,15 @@ const KINDS: Record<DetectionRule['kind'], Kind> = {
 
 export interface DetectorOptions {
   readonly scheduler?: SchedulerLike;
-  /** Reuse state across reloads (see detect/registry.ts). */
-  readonly state?: RuleState;
+  /** The key table to use (tests; the registry passes tables with EngineOptions). */
+  readonly table?: KeyTable;
   /** How often idle keys are expired when the stream is quiet. */
   readonly sweepMs?: number;
   /**
-   * Most keys one rule tracks. Past it the least recently active key is
-   * forgotten: memory stays bounded under millions of spoofed sources, and a
-   * real attacker, whose key is refreshed on every attempt, stays tracked.
+   * Most keys one grouping (so one rule) tracks. Past it the least recently
+   * active keys are forgotten: memory stays bounded under millions of spoofed
+   * sources, and a real attacker, whose key is refreshed on every attempt,
+   * stays tracked.
    */
   readonly maxKeys?: number;
   /** Called when handling one event throws: the detector keeps going. */
@@ -65,100 +54,152 @@ export function matcher(rule: DetectionRule): (ev: SecurityEvent) => boolean {
 }
 
 /**
- * One rule's windows: folds matching events into per-key state and says
- * when the threshold is crossed. Windows run on event time, so a replay gives
- * the same alerts as the live run did.
+ * One rule's windows: folds matching events into its columns and says when
+ * the threshold is crossed. Windows run on event time, so a replay gives the
+ * same alerts as the live run did.
  */
 class RuleRunner {
   readonly matches: (ev: SecurityEvent) => boolean;
   private readonly kind: Kind;
   private readonly trackIps: boolean;
-  private lastSweep = 0;
 
   constructor(
     readonly rule: DetectionRule,
-    readonly state: RuleState,
-    private readonly maxKeys: number,
-    readonly sweepMs: number,
+    readonly cols: RuleColumns,
+    readonly group: Group,
   ) {
     this.kind = KINDS[rule.kind];
     this.matches = matcher(rule);
     this.trackIps = rule.groupBy !== 'ip';
   }
 
-  /** An event the rule matches; returns the alert when it fires. */
-  onEvent(ev: SecurityEvent): Alert | undefined {
+  /** An event the rule matches, for the key in `slot`; returns the alert when it fires. */
+  onEvent(slot: number, key: string, ev: SecurityEvent): Alert | undefined {
     const rule = this.rule;
-    const state = this.state;
+    const c = this.cols;
     const now = ev.time;
-    if (now - this.lastSweep > this.sweepMs) this.sweep(now);
-    const key = groupKey(ev, rule.groupBy, rule.prefixV4, rule.prefixV6);
-    let st = state.get(key);
-    if (st === undefined || st.last < now - rule.windowMs) {
-      if (st !== undefined) state.delete(key);
-      else if (state.size >= this.maxKeys) evictOldest(state);
-      st = newKeyState(now);
-      state.set(key, st);
-    } else if (st.events < REFRESH_UNTIL && state.size > this.maxKeys >>> 1) {
-      // Least recently active last: re-insert on each hit once eviction is near (and
-      // while the key is young: a key this busy has fired already, or will soon).
-      state.delete(key);
-      state.set(key, st);
-    }
-    st.events++;
-    if (ev.attempt) st.attempts++;
-    st.last = now;
-    st.accounts = withSample(st.accounts, ev.account);
-    if (this.trackIps) st.ips = withSample(st.ips, ev.remote.ip);
+    if (c.events[slot] === 0 || c.last[slot]! < now - rule.windowMs) c.start(slot, now);
+    c.events[slot]!++;
+    if (ev.attempt) c.attempts[slot]!++;
+    c.last[slot] = now;
+    c.accounts[slot] = withSample(c.accounts[slot], ev.account);
+    if (this.trackIps) c.ips[slot] = withSample(c.ips[slot], ev.remote.ip);
     // Already fired for this key: the decision is made, counting again would only cost.
-    if (now < st.quietUntil) return undefined;
-    const count = this.kind(rule, st, ev);
+    if (now < c.quietUntil[slot]!) return undefined;
+    const count = this.kind(rule, c, slot, ev);
     if (count < rule.threshold) return undefined;
-    const alert = alertOf(rule, key, st, count, ev);
+    const alert = alertOf(rule, key, c, slot, count, ev);
     // Fired: start over, and stay quiet for one window (the policy owns the ban length).
-    st.quietUntil = now + rule.windowMs;
-    st.stamps = NONE;
-    st.values = undefined;
+    c.quietUntil[slot] = now + rule.windowMs;
+    c.forgetCounted(slot);
     return alert;
   }
 
+  /** Live state for the slot at `now`? A rule's expired state is dropped here. */
+  keep(slot: number, now: number): boolean {
+    const c = this.cols;
+    if (c.events[slot] === 0) return false;
+    if (c.live(slot, now, this.rule.windowMs)) return true;
+    c.clear(slot);
+    return false;
+  }
+}
+
+/** The rules that share one key table (same grouping), and its sweep. */
+class Group {
+  readonly runners: RuleRunner[] = [];
+  private lastSweep = 0;
+  sweepMs = Infinity;
+  // The key and slot of the event being handled: its rules look it up once.
+  seq = 0;
+  key = '';
+  slot = -1;
+  error: unknown = undefined;
+
+  constructor(
+    readonly table: KeyTable,
+    readonly keyOf: (ev: SecurityEvent) => string,
+    private readonly maxKeys: number,
+  ) {}
+
+  /** The key's slot, made when new; evicts the least recently active keys at the cap. */
+  slotOf(key: string, now: number): number {
+    if (now - this.lastSweep > this.sweepMs) this.sweep(now);
+    const table = this.table;
+    let slot = table.get(key);
+    if (slot === undefined) {
+      if (table.size >= this.maxKeys) table.evictOldest();
+      slot = table.insert(key);
+    } else {
+      // Least recently active first out: once eviction is near, a hit moves the key to the back.
+      table.hit(key, slot, table.size > this.maxKeys >>> 1, REFRESH_UNTIL);
+    }
+    return slot;
+  }
+
   sweep(now: number): void {
-    const horizon = now - this.rule.windowMs;
-    for (const [key, st] of this.state) if (st.last < horizon && st.quietUntil <= now) this.state.delete(key);
+    const runners = this.runners;
+    this.table.sweep((slot) => {
+      let live = false;
+      for (let i = 0; i < runners.length; i++) if (runners[i]!.keep(slot, now)) live = true;
+      return !live;
+    });
     this.lastSweep = now;
   }
 }
 
-export interface EngineOptions extends Omit<DetectorOptions, 'state'> {
-  /** Each rule's state, kept across reloads (see detect/registry.ts). */
-  readonly stateFor?: (rule: DetectionRule) => RuleState;
+export interface EngineOptions extends Omit<DetectorOptions, 'table'> {
+  /** The key table of a rule's grouping, kept across reloads (see detect/registry.ts). */
+  readonly tableFor?: (rule: DetectionRule) => KeyTable;
+  /** A rule's columns in its table, kept across reloads. */
+  readonly columnsFor?: (rule: DetectionRule, table: KeyTable) => RuleColumns;
 }
 
 /**
  * The pure detector `(events$) => alerts$` of a set of rules: one
- * subscription for all of them, and each event type/service pair is matched
- * against the rules once, then looked up. Only the idle sweep uses the
- * scheduler, to free keys while nothing arrives.
+ * subscription for all of them. Rules with the same grouping share a key
+ * table, so an event costs one key lookup per grouping, and each event
+ * type/service pair is matched against the rules once, then looked up. Only
+ * the idle sweep uses the scheduler, to free keys while nothing arrives.
  */
 export function createRuleEngine(rules: readonly DetectionRule[], opts: EngineOptions = {}): Detector {
   const scheduler = opts.scheduler ?? asyncScheduler;
+  const maxKeys = opts.maxKeys ?? DEFAULT_MAX_KEYS;
   return (events$) =>
     new Observable<Alert>((sub) => {
-      const runners = rules.map(
-        (r) => new RuleRunner(r, opts.stateFor?.(r) ?? new Map(), opts.maxKeys ?? DEFAULT_MAX_KEYS, opts.sweepMs ?? Math.max(1000, Math.min(r.windowMs, 30_000))),
-      );
-      // type + service -> the rules that can match it (attempt flags do not matter to matchers).
-      const routes = new Map<string, RuleRunner[]>();
+      const groups = new Map<KeyTable, Group>();
+      const own = new Map<string, KeyTable>();
+      const runners: RuleRunner[] = [];
+      for (const r of rules) {
+        const table = opts.tableFor?.(r) ?? own.get(groupId(r)) ?? own.set(groupId(r), new KeyTable()).get(groupId(r))!;
+        let group = groups.get(table);
+        if (group === undefined) groups.set(table, (group = new Group(table, keyFunction(r), maxKeys)));
+        let cols = opts.columnsFor?.(r, table);
+        if (cols === undefined) table.attach((cols = new RuleColumns()));
+        const runner = new RuleRunner(r, cols, group);
+        group.runners.push(runner);
+        group.sweepMs = Math.min(group.sweepMs, opts.sweepMs ?? Math.max(1000, Math.min(r.windowMs, 30_000)));
+        runners.push(runner);
+      }
+      // type -> service -> the rules that can match it, in config order (attempt flags do not matter to matchers).
+      const routes = new Map<string, Map<string, RuleRunner[]>>();
+      let routeCount = 0;
       const route = (ev: SecurityEvent): RuleRunner[] => {
-        const k = `${ev.type}\u0000${ev.service}`;
-        let rs = routes.get(k);
+        let byService = routes.get(ev.type);
+        let rs = byService?.get(ev.service);
         if (rs === undefined) {
           rs = runners.filter((r) => r.matches(ev));
-          if (routes.size < 1024) routes.set(k, rs);
+          // Service names come from Asterisk's short list; bound the table anyway.
+          if (routeCount < 1024) {
+            if (byService === undefined) routes.set(ev.type, (byService = new Map()));
+            byService.set(ev.service, rs);
+            routeCount++;
+          }
         }
         return rs;
       };
       let lastTime = 0;
+      let seq = 0;
       const events = events$.subscribe({
         next(ev) {
           if (ev.time > lastTime) lastTime = ev.time;
@@ -169,10 +210,25 @@ export function createRuleEngine(rules: readonly DetectionRule[], opts: EngineOp
             opts.onError?.(err, '*');
             return;
           }
+          seq++;
           for (let i = 0; i < rs.length; i++) {
             const r = rs[i]!;
+            const g = r.group;
             try {
-              const alert = r.onEvent(ev);
+              if (g.seq !== seq) {
+                // First rule of this grouping for the event: one key lookup serves them all.
+                g.seq = seq;
+                g.error = undefined;
+                g.slot = -1;
+                try {
+                  g.key = g.keyOf(ev);
+                  g.slot = g.slotOf(g.key, ev.time);
+                } catch (err) {
+                  g.error = err;
+                }
+              }
+              if (g.slot < 0) throw g.error;
+              const alert = r.onEvent(g.slot, g.key, ev);
               if (alert !== undefined) sub.next(alert);
             } catch (err) {
               // One bad event costs its own alert, never the detector.
@@ -185,7 +241,7 @@ export function createRuleEngine(rules: readonly DetectionRule[], opts: EngineOp
       });
       // Idle sweep without a clock read per event: while no event arrives, event time
       // is taken to advance with the scheduler, one sweep period per tick.
-      const tickMs = Math.min(...runners.map((r) => r.sweepMs), 30_000);
+      const tickMs = Math.min(...[...groups.values()].map((g) => g.sweepMs), 30_000);
       let seenAtTick = 0;
       let quietMs = 0;
       const idle = interval(tickMs, scheduler).subscribe(() => {
@@ -195,22 +251,24 @@ export function createRuleEngine(rules: readonly DetectionRule[], opts: EngineOp
           seenAtTick = lastTime;
           quietMs = 0;
         }
-        for (const r of runners) r.sweep(lastTime + quietMs);
+        for (const g of groups.values()) g.sweep(lastTime + quietMs);
       });
       return () => {
         events.unsubscribe();
         idle.unsubscribe();
+        // Columns made here (no registry) leave their tables with the subscription.
+        if (opts.columnsFor === undefined) for (const g of groups.values()) for (const r of g.runners) g.table.detach(r.cols);
       };
     });
 }
 
 /** The detector of one rule (the engine with a single rule). */
 export function createDetector(rule: DetectionRule, opts: DetectorOptions = {}): Detector {
-  const { state, ...rest } = opts;
-  return createRuleEngine([rule], { ...rest, ...(state ? { stateFor: () => state } : {}) });
+  const { table, ...rest } = opts;
+  return createRuleEngine([rule], { ...rest, ...(table ? { tableFor: () => table } : {}) });
 }
 
-function alertOf(rule: DetectionRule, key: string, st: KeyState, count: number, ev: SecurityEvent): Alert {
+function alertOf(rule: DetectionRule, key: string, c: RuleColumns, slot: number, count: number, ev: SecurityEvent): Alert {
   const what = rule.kind === 'distinct' ? `${count} distinct ${rule.distinct === 'ip' ? 'source IPs' : 'accounts'}` : `${count} ${rule.count === 'events' ? 'requests' : 'failed attempts'}`;
   return {
     rule: rule.id,
@@ -221,12 +279,12 @@ function alertOf(rule: DetectionRule, key: string, st: KeyState, count: number, 
     time: ev.time,
     reason: `${what} from ${rule.groupBy} ${key} within ${Math.round(rule.windowMs / 1000)}s (threshold ${rule.threshold})`,
     evidence: {
-      attempts: st.attempts,
-      events: st.events,
-      first: new Date(st.first).toISOString(),
-      last: new Date(st.last).toISOString(),
-      sampleAccounts: [...st.accounts],
-      sampleIps: rule.groupBy === 'ip' ? [key] : [...st.ips],
+      attempts: c.attempts[slot]!,
+      events: c.events[slot]!,
+      first: new Date(c.first[slot]!).toISOString(),
+      last: new Date(c.last[slot]!).toISOString(),
+      sampleAccounts: samplesOf(c.accounts[slot]),
+      sampleIps: rule.groupBy === 'ip' ? [key] : samplesOf(c.ips[slot]),
       service: ev.service,
     },
     ...(rule.allPorts ? { allPorts: true } : {}),

@@ -1,4 +1,5 @@
 import type { GroupBy, SecurityEvent } from '../domain/types.ts';
+import type { DetectionRule } from './rule.ts';
 
 /** The network prefix of an address, as CIDR text: the key of subnet rules. */
 export function subnetOf(ip: string, family: 4 | 6, prefixV4 = 24, prefixV6 = 64): string {
@@ -38,5 +39,22 @@ export function groupKey(ev: SecurityEvent, groupBy: GroupBy, prefixV4?: number,
       return subnetOf(ev.remote.ip, ev.remote.family, prefixV4, prefixV6);
     case 'ip+account':
       return `${ev.remote.ip} ${ev.account}`;
+  }
+}
+
+/** Rules with the same id here group events under the same keys, so they share a key table. */
+export function groupId(rule: DetectionRule): string {
+  return rule.groupBy === 'subnet' ? `subnet/${rule.prefixV4 ?? 24}/${rule.prefixV6 ?? 64}` : rule.groupBy;
+}
+
+/** The key function of a rule's grouping, specialised so the common groupings cost no switch. */
+export function keyFunction(rule: DetectionRule): (ev: SecurityEvent) => string {
+  switch (rule.groupBy) {
+    case 'ip':
+      return (ev) => ev.remote.ip;
+    case 'account':
+      return (ev) => ev.account;
+    default:
+      return (ev) => groupKey(ev, rule.groupBy, rule.prefixV4, rule.prefixV6);
   }
 }

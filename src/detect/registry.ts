@@ -1,36 +1,56 @@
 import type { Observable, SchedulerLike } from 'rxjs';
 import type { Alert, SecurityEvent } from '../domain/types.ts';
 import type { DetectionRule } from './rule.ts';
-import type { RuleState } from './key-state.ts';
+import { KeyTable } from './key-table.ts';
+import { RuleColumns } from './rule-columns.ts';
 import { createRuleEngine } from './detector.ts';
+import { groupId } from './group-key.ts';
 
 /**
- * Keeps each rule's per-key state across config reloads: a rule that keeps
- * its id, kind and grouping keeps its windows, so SIGHUP forgets nothing.
+ * Keeps the key tables and each rule's columns across config reloads: a rule
+ * that keeps its id, kind and grouping keeps its windows, so SIGHUP forgets
+ * nothing.
  */
 export class DetectorRegistry {
-  private readonly states = new Map<string, RuleState>();
+  private readonly tables = new Map<string, KeyTable>();
+  private readonly columns = new Map<string, { table: KeyTable; cols: RuleColumns }>();
 
-  stateFor(rule: DetectionRule): RuleState {
-    const key = `${rule.id}\u0000${rule.kind}\u0000${rule.groupBy}\u0000${rule.distinct ?? ''}`;
-    let s = this.states.get(key);
-    if (!s) this.states.set(key, (s = new Map()));
-    return s;
+  tableFor(rule: DetectionRule): KeyTable {
+    const id = groupId(rule);
+    let t = this.tables.get(id);
+    if (!t) this.tables.set(id, (t = new KeyTable()));
+    return t;
+  }
+
+  columnsFor(rule: DetectionRule, table: KeyTable): RuleColumns {
+    const id = `${rule.id}\u0000${rule.kind}\u0000${groupId(rule)}\u0000${rule.distinct ?? ''}`;
+    let c = this.columns.get(id);
+    if (c === undefined || c.table !== table) {
+      c = { table, cols: new RuleColumns() };
+      table.attach(c.cols);
+      this.columns.set(id, c);
+    }
+    return c.cols;
   }
 
   /** All rules as one alert stream. */
   detect(rules: readonly DetectionRule[], events$: Observable<SecurityEvent>, opts: { scheduler?: SchedulerLike; onError?: (err: unknown, rule: string) => void; maxKeys?: number } = {}): Observable<Alert> {
-    const live = new Set<RuleState>();
-    for (const r of rules) live.add(this.stateFor(r));
-    // Rules removed by a reload give their memory back.
-    for (const [k, s] of this.states) if (!live.has(s)) this.states.delete(k);
-    return createRuleEngine(rules, { ...opts, stateFor: (r) => this.stateFor(r) })(events$);
+    const live = new Set<RuleColumns>();
+    for (const r of rules) live.add(this.columnsFor(r, this.tableFor(r)));
+    // Rules removed by a reload give their memory back, and so do groupings no rule uses.
+    for (const [id, c] of this.columns) {
+      if (live.has(c.cols)) continue;
+      c.table.detach(c.cols);
+      this.columns.delete(id);
+    }
+    for (const [id, t] of this.tables) if (t.attached === 0) this.tables.delete(id);
+    return createRuleEngine(rules, { ...opts, tableFor: (r) => this.tableFor(r), columnsFor: (r, t) => this.columnsFor(r, t) })(events$);
   }
 
-  /** Keys held across all rules (for metrics and the memory bench). */
+  /** Keys held across all groupings (for metrics and the memory bench). */
   get keys(): number {
     let n = 0;
-    for (const s of this.states.values()) n += s.size;
+    for (const t of this.tables.values()) n += t.size;
     return n;
   }
 }

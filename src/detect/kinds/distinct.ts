@@ -1,16 +1,33 @@
 import type { SecurityEvent } from '../../domain/types.ts';
 import type { DetectionRule } from '../rule.ts';
-import type { KeyState } from '../key-state.ts';
+import type { RuleColumns } from '../rule-columns.ts';
 
 /**
  * Distinct values within the window: accounts per source (extension scan),
- * sources per account (password spraying), sources per subnet.
+ * sources per account (password spraying), sources per subnet. One value is
+ * held inline; a Map is made from the second distinct value on.
  */
-export function countDistinct(rule: DetectionRule, st: KeyState, ev: SecurityEvent): number {
+export function countDistinct(rule: DetectionRule, c: RuleColumns, slot: number, ev: SecurityEvent): number {
   const value = rule.distinct === 'ip' ? ev.remote.ip : ev.account;
-  const values = (st.values ??= new Map());
-  values.set(value, ev.time);
-  const horizon = ev.time - rule.windowMs;
+  const now = ev.time;
+  const horizon = now - rule.windowMs;
+  let values = c.values[slot];
+  if (values === undefined) {
+    const only = c.value[slot];
+    if (only === undefined || only === value || c.valueTime[slot]! <= horizon) {
+      if (now <= horizon) {
+        c.value[slot] = undefined;
+        return 0;
+      }
+      c.value[slot] = value;
+      c.valueTime[slot] = now;
+      return 1;
+    }
+    values = new Map([[only, c.valueTime[slot]!]]);
+    c.values[slot] = values;
+    c.value[slot] = undefined;
+  }
+  values.set(value, now);
   for (const [v, t] of values) if (t <= horizon) values.delete(v);
   return values.size;
 }

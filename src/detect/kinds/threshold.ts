@@ -1,18 +1,25 @@
 import type { SecurityEvent } from '../../domain/types.ts';
 import type { DetectionRule } from '../rule.ts';
-import type { KeyState } from '../key-state.ts';
+import type { RuleColumns } from '../rule-columns.ts';
 
 /**
  * Sliding-window counter: N counted items within the window. Only the latest
- * `threshold` stamps are kept, which is all the decision needs.
+ * `threshold` stamps are kept, which is all the decision needs. The first
+ * stamp is held inline: most keys of a flood see one event.
  */
-export function countThreshold(rule: DetectionRule, st: KeyState, ev: SecurityEvent): number {
-  if (rule.count !== 'events' && !ev.attempt) return st.stamps.length;
-  // A first stamp gets an array of its own size (push onto [] reserves 17 slots): most keys of a flood see one event.
-  if (st.stamps.length === 0) st.stamps = [ev.time];
-  else st.stamps.push(ev.time);
-  const stamps = st.stamps;
-  const horizon = ev.time - rule.windowMs;
+export function countThreshold(rule: DetectionRule, c: RuleColumns, slot: number, ev: SecurityEvent): number {
+  const n = c.stampCount[slot]!;
+  if (rule.count !== 'events' && !ev.attempt) return n;
+  const now = ev.time;
+  const horizon = now - rule.windowMs;
+  if (n === 0 && now > horizon) {
+    c.stamp[slot] = now;
+    c.stampCount[slot] = 1;
+    return 1;
+  }
+  let stamps = c.stamps[slot];
+  if (stamps === undefined) stamps = n === 1 ? [c.stamp[slot]!, now] : [now];
+  else stamps.push(now);
   let drop = 0;
   while (drop < stamps.length && stamps[drop]! <= horizon) drop++;
   if (stamps.length - drop > rule.threshold) drop = stamps.length - rule.threshold;
@@ -21,5 +28,9 @@ export function countThreshold(rule: DetectionRule, st: KeyState, ev: SecurityEv
     stamps.copyWithin(0, drop);
     stamps.length -= drop;
   }
-  return stamps.length;
+  const left = stamps.length;
+  c.stampCount[slot] = left;
+  if (left === 1) c.stamp[slot] = stamps[0]!;
+  c.stamps[slot] = left > 1 ? stamps : undefined;
+  return left;
 }

@@ -3,7 +3,7 @@ import { TestScheduler } from 'rxjs/testing';
 import { Subject } from 'rxjs';
 import { createDetector } from '../../../src/detect/detector.ts';
 import type { DetectionRule } from '../../../src/detect/rule.ts';
-import type { RuleState } from '../../../src/detect/key-state.ts';
+import { KeyTable } from '../../../src/detect/key-table.ts';
 import type { Alert, SecurityEvent } from '../../../src/domain/types.ts';
 import { sec } from '../../helpers/fixtures.ts';
 
@@ -14,13 +14,13 @@ const burst: DetectionRule = { id: 'burst', kind: 'threshold', match: { failures
  * event time is the virtual time it arrives at. Returns the alerts with
  * their virtual emission times.
  */
-function runVirtual(rule: DetectionRule, marbles: string, values: Record<string, Partial<SecurityEvent> & { ip?: string }>, state?: RuleState) {
+function runVirtual(rule: DetectionRule, marbles: string, values: Record<string, Partial<SecurityEvent> & { ip?: string }>, state?: KeyTable) {
   const ts = new TestScheduler(assert.deepEqual);
   const out: Array<{ at: number; alert: Alert }> = [];
   ts.run(({ cold }) => {
     const src = cold<Partial<SecurityEvent> & { ip?: string }>(marbles, values);
     const events$ = new Subject<SecurityEvent>();
-    const det = createDetector(rule, { scheduler: ts, ...(state ? { state } : {}), sweepMs: 10_000 })(events$);
+    const det = createDetector(rule, { scheduler: ts, ...(state ? { table: state } : {}), sweepMs: 10_000 })(events$);
     det.subscribe((alert) => out.push({ at: ts.now(), alert }));
     src.subscribe({ next: (v) => events$.next(sec({ ...v, time: ts.now() })), complete: () => ts.schedule(() => events$.complete(), 200_000) });
   });
@@ -78,7 +78,7 @@ describe('detector kinds in virtual time', () => {
     assert.equal(runVirtual(burst, 'a a a a a a a a a a a a|', { a: {} }).length, 1);
   });
   it('per-key state expires: memory goes back down when sources go quiet', () => {
-    const state: RuleState = new Map();
+    const state = new KeyTable();
     const values: Record<string, { ip: string }> = {};
     let marbles = '';
     for (let i = 0; i < 50; i++) {
@@ -91,7 +91,7 @@ describe('detector kinds in virtual time', () => {
     let mid = -1;
     ts.run(({ cold }) => {
       const events$ = new Subject<SecurityEvent>();
-      createDetector(burst, { scheduler: ts, state, sweepMs: 10_000 })(events$).subscribe();
+      createDetector(burst, { scheduler: ts, table: state, sweepMs: 10_000 })(events$).subscribe();
       cold(marbles + '|', values).subscribe({ next: (v) => events$.next(sec({ ...v, time: ts.now() })) });
       ts.schedule(() => (mid = state.size), 100);
       ts.schedule(() => events$.complete(), 200_000);
@@ -116,10 +116,10 @@ describe('detector kinds in virtual time', () => {
 
 describe('detector memory bound', () => {
   it('keeps at most maxKeys keys under a spoofed flood, and still catches the real attacker', () => {
-    const state: RuleState = new Map();
+    const state = new KeyTable();
     const events$ = new Subject<SecurityEvent>();
     const alerts: Alert[] = [];
-    createDetector(burst, { state, maxKeys: 1000 })(events$).subscribe((a) => alerts.push(a));
+    createDetector(burst, { table: state, maxKeys: 1000 })(events$).subscribe((a) => alerts.push(a));
     let peak = 0;
     for (let i = 0; i < 20_000; i++) {
       // one failure each from 20k spoofed sources; the attacker tries after every 500 of them

@@ -6,11 +6,13 @@ import { isIP } from 'node:net';
 import fc from 'fast-check';
 import { parseEventTV } from '../../../src/normalize/event-time.ts';
 import { parseAmiAddress } from '../../../src/normalize/remote-address.ts';
-import { addSample, withSample } from '../../../src/detect/key-state.ts';
-import { countThreshold } from '../../../src/detect/kinds/threshold.ts';
-import { newKeyState } from '../../../src/detect/key-state.ts';
+import { Subject, VirtualTimeScheduler } from 'rxjs';
+import { createRuleEngine } from '../../../src/detect/detector.ts';
+import { loadConfig, DEFAULT_CONFIG_PATH } from '../../../src/config/load.ts';
+import { referenceAlerts } from '../../helpers/reference-detector.ts';
+import { sec } from '../../helpers/fixtures.ts';
 import type { DetectionRule } from '../../../src/detect/rule.ts';
-import type { SecurityEvent } from '../../../src/domain/types.ts';
+import type { Alert, SecurityEvent } from '../../../src/domain/types.ts';
 
 function refEventTV(text: string): number {
   const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?([+-])(\d{2}):?(\d{2})$/.exec(text);
@@ -76,38 +78,39 @@ describe('resilience: hot-path fast paths give the original results', () => {
     );
   });
 
-  it('withSample = addSample; threshold counting unchanged with the in-place trim', () => {
+  it('the rule engine (key tables, columns) gives the alerts of the per-rule Map engine', () => {
+    const config = loadConfig(DEFAULT_CONFIG_PATH);
+    const extra: DetectionRule[] = [
+      { id: 'x-events', kind: 'threshold', match: { failures: true }, groupBy: 'ip', count: 'events', windowMs: 700, threshold: 3, action: 'ban-ip' },
+      { id: 'x-one', kind: 'threshold', match: {}, groupBy: 'ip+account', windowMs: 300, threshold: 1, action: 'watch' },
+      { id: 'x-acct', kind: 'distinct', distinct: 'account', match: { failures: true }, groupBy: 'subnet', prefixV4: 16, windowMs: 900, threshold: 2, action: 'ban-ip' },
+      { id: 'x-ips', kind: 'distinct', distinct: 'ip', match: { services: ['AMI'] }, groupBy: 'account', windowMs: 500, threshold: 2, action: 'block-account' },
+    ];
+    const rules = [...config.rules, ...extra];
+    // Mostly one source, so its windows reach their edges; a few others to share subnets and accounts.
+    const ips = ['198.18.0.11', '198.18.0.11', '198.18.0.11', '198.18.0.12', '198.18.1.13', '198.19.7.1', 'fd00::1', 'fd00::2:1'];
+    const types = ['ChallengeResponseFailed', 'ChallengeResponseFailed', 'InvalidAccountID', 'InvalidPassword', 'FailedACL', 'ChallengeSent', 'SuccessfulAuth'] as const;
+    const step = fc.record({
+      // Gaps that land exactly on window edges, short bursts, and long pauses.
+      dt: fc.oneof(fc.constantFrom(0, 1, 300, 500, 700, 900, 10_000, 60_000, 300_000, 600_000), fc.constantFrom(0, 1, 2), fc.integer({ min: 0, max: 50 }), fc.integer({ min: 0, max: 700_000 })),
+      ip: fc.constantFrom(...ips),
+      account: fc.constantFrom('1001', '1002', '100', '101', '102', '103', ''),
+      type: fc.constantFrom(...types),
+      service: fc.constantFrom('PJSIP', 'PJSIP', 'AMI'),
+      attempt: fc.boolean(),
+    });
     fc.assert(
-      fc.property(fc.array(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g'), { maxLength: 30 }), (values) => {
-        const a: string[] = [];
-        let b: string[] = [];
-        for (const v of values) {
-          addSample(a, v);
-          b = withSample(b, v);
-        }
-        assert.deepEqual(b, a);
+      fc.property(fc.array(step, { maxLength: 120 }), (steps) => {
+        let t = Date.UTC(2026, 10, 23);
+        const events = steps.map((s) => sec({ ip: s.ip, account: s.account, type: s.type, service: s.service, attempt: s.attempt, time: (t += s.dt) }));
+        const got: Alert[] = [];
+        const events$ = new Subject<SecurityEvent>();
+        const sub = createRuleEngine(rules, { scheduler: new VirtualTimeScheduler() })(events$).subscribe((a) => got.push(a));
+        for (const ev of events) events$.next(ev);
+        sub.unsubscribe();
+        assert.deepEqual(got, referenceAlerts(rules, events));
       }),
-      { numRuns: 2000 },
-    );
-    const rule = { id: 't', kind: 'threshold', match: {}, groupBy: 'ip', windowMs: 1000, threshold: 3, action: 'ban-ip' } as DetectionRule;
-    fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 400 }), fc.boolean()), { maxLength: 40 }), (steps) => {
-        const st = newKeyState(0);
-        let t = 0;
-        const ref: number[] = [];
-        for (const [dt, attempt] of steps) {
-          t += dt;
-          const n = countThreshold(rule, st, { time: t, attempt } as SecurityEvent);
-          if (attempt) {
-            ref.push(t);
-            while (ref.length && ref[0]! <= t - rule.windowMs) ref.shift();
-            while (ref.length > rule.threshold) ref.shift();
-          }
-          assert.equal(n, ref.length);
-          assert.deepEqual(st.stamps, ref);
-        }
-      }),
-      { numRuns: 2000 },
+      { numRuns: 4000, seed: 5 },
     );
   });
 });

@@ -1,0 +1,111 @@
+import type { SlotColumns } from './key-table.ts';
+
+/** Up to this many distinct accounts (or IPs) are kept as an alert's evidence. */
+const SAMPLES = 5;
+
+/** Evidence samples of one key: none, one (inline), or a list of up to SAMPLES. */
+export type Samples = string | string[] | undefined;
+
+/**
+ * One rule's per-key state, as columns indexed by the key's slot in its
+ * KeyTable. Under a spoofed flood nearly every key sees one event, so the
+ * one-item cases (one stamp, one distinct value, one sample) are held inline
+ * and a list is made only from the second item on.
+ */
+export class RuleColumns implements SlotColumns {
+  /** Frames counted for the key; 0 means the rule holds nothing for it. */
+  events = new Int32Array(0);
+  attempts = new Int32Array(0);
+  first = new Float64Array(0);
+  last = new Float64Array(0);
+  /** No new alert for the key before this time: the rule already fired. */
+  quietUntil = new Float64Array(0);
+  accounts: Samples[] = [];
+  ips: Samples[] = [];
+  /** threshold kind: number of stamps; the only one inline, or the list (oldest first). */
+  stampCount = new Int32Array(0);
+  stamp = new Float64Array(0);
+  stamps: Array<number[] | undefined> = [];
+  /** distinct kind: the only value and its time inline, or value -> last time seen. */
+  value: Array<string | undefined> = [];
+  valueTime = new Float64Array(0);
+  values: Array<Map<string, number> | undefined> = [];
+
+  grow(capacity: number): void {
+    this.events = grown(this.events, capacity);
+    this.attempts = grown(this.attempts, capacity);
+    this.first = grown(this.first, capacity);
+    this.last = grown(this.last, capacity);
+    this.quietUntil = grown(this.quietUntil, capacity);
+    this.stampCount = grown(this.stampCount, capacity);
+    this.stamp = grown(this.stamp, capacity);
+    this.valueTime = grown(this.valueTime, capacity);
+    // Filled to capacity so the arrays stay packed (a far write would make them sparse).
+    for (const list of [this.accounts, this.ips, this.stamps, this.value, this.values] as unknown[][]) while (list.length < capacity) list.push(undefined);
+  }
+
+  reset(capacity: number): void {
+    this.events = new Int32Array(0);
+    this.attempts = new Int32Array(0);
+    this.first = new Float64Array(0);
+    this.last = new Float64Array(0);
+    this.quietUntil = new Float64Array(0);
+    this.stampCount = new Int32Array(0);
+    this.stamp = new Float64Array(0);
+    this.valueTime = new Float64Array(0);
+    this.accounts = [];
+    this.ips = [];
+    this.stamps = [];
+    this.value = [];
+    this.values = [];
+    this.grow(capacity);
+  }
+
+  clear(slot: number): void {
+    this.events[slot] = 0;
+    this.accounts[slot] = undefined;
+    this.ips[slot] = undefined;
+    this.forgetCounted(slot);
+  }
+
+  /** A fresh window for the slot, starting now. */
+  start(slot: number, now: number): void {
+    this.clear(slot);
+    this.attempts[slot] = 0;
+    this.first[slot] = now;
+    this.last[slot] = now;
+    this.quietUntil[slot] = 0;
+  }
+
+  /** Drops what the kind counted (after an alert: the count starts over). */
+  forgetCounted(slot: number): void {
+    this.stampCount[slot] = 0;
+    this.stamps[slot] = undefined;
+    this.value[slot] = undefined;
+    this.values[slot] = undefined;
+  }
+
+  /** Does the slot hold live state at `now` for a rule with this window? */
+  live(slot: number, now: number, windowMs: number): boolean {
+    return this.events[slot]! > 0 && (this.last[slot]! >= now - windowMs || this.quietUntil[slot]! > now);
+  }
+}
+
+/** Adds a sample unless it is there already or the list is full. */
+export function withSample(s: Samples, value: string): Samples {
+  if (s === undefined) return value;
+  if (typeof s === 'string') return s === value ? s : [s, value];
+  if (s.length < SAMPLES && !s.includes(value)) s.push(value);
+  return s;
+}
+
+export function samplesOf(s: Samples): string[] {
+  return s === undefined ? [] : typeof s === 'string' ? [s] : s.slice();
+}
+
+function grown<T extends Int32Array | Float64Array>(a: T, capacity: number): T {
+  if (a.length >= capacity) return a;
+  const b = new (a.constructor as new (n: number) => T)(capacity);
+  b.set(a);
+  return b;
+}
