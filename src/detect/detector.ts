@@ -4,7 +4,7 @@ import type { Alert, SecurityEvent } from '../domain/types.ts';
 import type { DetectionRule } from './rule.ts';
 import { groupId, keyFunction } from './group-key.ts';
 import { KeyTable } from './key-table.ts';
-import { RuleColumns, samplesOf, withSample } from './rule-columns.ts';
+import { RuleColumns, columnsOf, samplesOf, withSample } from './rule-columns.ts';
 import { countThreshold } from './kinds/threshold.ts';
 import { countDistinct } from './kinds/distinct.ts';
 
@@ -12,8 +12,6 @@ export type Detector = (events$: Observable<SecurityEvent>) => Observable<Alert>
 
 /** Default bound on the keys one grouping tracks (see DetectorOptions.maxKeys). */
 export const DEFAULT_MAX_KEYS = 100_000;
-/** Hits after which a key is no longer moved to the back (it has long crossed any threshold). */
-const REFRESH_UNTIL = 64;
 
 /** A kind folds one event into a key's state and returns the count to compare with the threshold. */
 export type Kind = (rule: DetectionRule, c: RuleColumns, slot: number, ev: SecurityEvent) => number;
@@ -62,6 +60,7 @@ class RuleRunner {
   readonly matches: (ev: SecurityEvent) => boolean;
   private readonly kind: Kind;
   private readonly trackIps: boolean;
+  private readonly windowMs: number;
 
   constructor(
     readonly rule: DetectionRule,
@@ -71,6 +70,7 @@ class RuleRunner {
     this.kind = KINDS[rule.kind];
     this.matches = matcher(rule);
     this.trackIps = rule.groupBy !== 'ip';
+    this.windowMs = rule.windowMs;
   }
 
   /** An event the rule matches, for the key in `slot`; returns the alert when it fires. */
@@ -78,7 +78,8 @@ class RuleRunner {
     const rule = this.rule;
     const c = this.cols;
     const now = ev.time;
-    if (c.events[slot] === 0 || c.last[slot]! < now - rule.windowMs) c.start(slot, now);
+    if (slot >= c.capacity) c.reach(slot);
+    if (c.events[slot] === 0 || c.last[slot]! < now - this.windowMs) c.start(slot, now);
     c.events[slot]!++;
     if (ev.attempt) c.attempts[slot]!++;
     c.last[slot] = now;
@@ -98,8 +99,8 @@ class RuleRunner {
   /** Live state for the slot at `now`? A rule's expired state is dropped here. */
   keep(slot: number, now: number): boolean {
     const c = this.cols;
-    if (c.events[slot] === 0) return false;
-    if (c.live(slot, now, this.rule.windowMs)) return true;
+    if (!c.has(slot)) return false;
+    if (c.live(slot, now, this.windowMs)) return true;
     c.clear(slot);
     return false;
   }
@@ -131,8 +132,7 @@ class Group {
       if (table.size >= this.maxKeys) table.evictOldest();
       slot = table.insert(key);
     } else {
-      // Least recently active first out: once eviction is near, a hit moves the key to the back.
-      table.hit(key, slot, table.size > this.maxKeys >>> 1, REFRESH_UNTIL);
+      table.touch(slot);
     }
     return slot;
   }
@@ -175,7 +175,7 @@ export function createRuleEngine(rules: readonly DetectionRule[], opts: EngineOp
         let group = groups.get(table);
         if (group === undefined) groups.set(table, (group = new Group(table, keyFunction(r), maxKeys)));
         let cols = opts.columnsFor?.(r, table);
-        if (cols === undefined) table.attach((cols = new RuleColumns()));
+        if (cols === undefined) table.attach((cols = columnsOf(r)));
         const runner = new RuleRunner(r, cols, group);
         group.runners.push(runner);
         group.sweepMs = Math.min(group.sweepMs, opts.sweepMs ?? Math.max(1000, Math.min(r.windowMs, 30_000)));

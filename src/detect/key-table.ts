@@ -17,11 +17,11 @@ export interface SlotColumns {
 const FIRST_CAPACITY = 256;
 
 export class KeyTable {
-  /** key -> slot. Insertion order is activity order: the front is evicted first. */
+  /** key -> slot. The front is evicted first (see evictOldest). */
   private readonly index = new Map<string, number>();
   private readonly keyOf: Array<string | undefined> = [];
-  /** Hits since the key got its slot (capped): busy keys stop being moved to the back. */
-  private hits = new Int32Array(FIRST_CAPACITY);
+  /** Set by a hit, cleared when eviction passes the key: its second chance. */
+  private hit = new Uint8Array(FIRST_CAPACITY);
   private readonly free: number[] = [];
   private used = 0;
   private capacity = FIRST_CAPACITY;
@@ -61,22 +61,13 @@ export class KeyTable {
     }
     this.index.set(key, slot);
     this.keyOf[slot] = key;
-    this.hits[slot] = 0;
+    this.hit[slot] = 0;
     return slot;
   }
 
-  /**
-   * Counts a hit, and while the key is young moves it to the back of the
-   * eviction order (a key this busy has fired already, or will soon).
-   */
-  hit(key: string, slot: number, refresh: boolean, refreshUntil: number): void {
-    const h = this.hits[slot]!;
-    if (h >= refreshUntil) return;
-    this.hits[slot] = h + 1;
-    if (refresh) {
-      this.index.delete(key);
-      this.index.set(key, slot);
-    }
+  /** The key in `slot` was seen again. */
+  touch(slot: number): void {
+    this.hit[slot] = 1;
   }
 
   release(key: string, slot: number): void {
@@ -87,12 +78,23 @@ export class KeyTable {
   }
 
   /**
-   * Forgets the least recently active tenth in one pass: evicting one key
-   * per insert would walk the deleted entries at the front again and again.
+   * Forgets a tenth of the keys in one pass (one per insert would walk the
+   * deleted entries at the front again and again), oldest first, with a
+   * second chance (CLOCK): a key seen again since the last pass moves to the
+   * back instead. One-shot spoofed sources go; a source that keeps trying
+   * stays tracked. Moving keys only here keeps the hot path free of Map
+   * writes.
    */
   evictOldest(): void {
     let n = Math.max(1, Math.floor(this.index.size / 10));
+    // Entries moved to the back are met again; the pass then evicts them.
     for (const [key, slot] of this.index) {
+      if (this.hit[slot] === 1) {
+        this.hit[slot] = 0;
+        this.index.delete(key);
+        this.index.set(key, slot);
+        continue;
+      }
       this.release(key, slot);
       if (--n === 0) return;
     }
@@ -107,9 +109,9 @@ export class KeyTable {
 
   private grow(): void {
     this.capacity *= 2;
-    const hits = new Int32Array(this.capacity);
-    hits.set(this.hits);
-    this.hits = hits;
+    const hit = new Uint8Array(this.capacity);
+    hit.set(this.hit);
+    this.hit = hit;
     for (const c of this.columns) c.grow(this.capacity);
   }
 
@@ -118,7 +120,7 @@ export class KeyTable {
     this.used = 0;
     this.free.length = 0;
     this.keyOf.length = 0;
-    this.hits = new Int32Array(FIRST_CAPACITY);
+    this.hit = new Uint8Array(FIRST_CAPACITY);
     for (const c of this.columns) c.reset(FIRST_CAPACITY);
   }
 }

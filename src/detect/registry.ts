@@ -2,7 +2,7 @@ import type { Observable, SchedulerLike } from 'rxjs';
 import type { Alert, SecurityEvent } from '../domain/types.ts';
 import type { DetectionRule } from './rule.ts';
 import { KeyTable } from './key-table.ts';
-import { RuleColumns } from './rule-columns.ts';
+import { columnsOf, type RuleColumns } from './rule-columns.ts';
 import { createRuleEngine } from './detector.ts';
 import { groupId } from './group-key.ts';
 
@@ -26,7 +26,7 @@ export class DetectorRegistry {
     const id = `${rule.id}\u0000${rule.kind}\u0000${groupId(rule)}\u0000${rule.distinct ?? ''}`;
     let c = this.columns.get(id);
     if (c === undefined || c.table !== table) {
-      c = { table, cols: new RuleColumns() };
+      c = { table, cols: columnsOf(rule) };
       table.attach(c.cols);
       this.columns.set(id, c);
     }

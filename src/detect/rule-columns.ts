@@ -1,4 +1,5 @@
 import type { SlotColumns } from './key-table.ts';
+import type { DetectionRule } from './rule.ts';
 
 /** Up to this many distinct accounts (or IPs) are kept as an alert's evidence. */
 const SAMPLES = 5;
@@ -21,6 +22,7 @@ export class RuleColumns implements SlotColumns {
   /** No new alert for the key before this time: the rule already fired. */
   quietUntil = new Float64Array(0);
   accounts: Samples[] = [];
+  /** Only for rules not grouped by IP (an IP key is its own sample). */
   ips: Samples[] = [];
   /** threshold kind: number of stamps; the only one inline, or the list (oldest first). */
   stampCount = new Int32Array(0);
@@ -30,21 +32,60 @@ export class RuleColumns implements SlotColumns {
   value: Array<string | undefined> = [];
   valueTime = new Float64Array(0);
   values: Array<Map<string, number> | undefined> = [];
+  /**
+   * Slots the columns hold. They grow only as far as the rule's own keys
+   * reach: a rule that sees no events of a flood costs nothing.
+   */
+  capacity = 0;
+  private tableCapacity = 0;
+
+  constructor(
+    private readonly kind: 'threshold' | 'distinct' = 'threshold',
+    private readonly trackIps = true,
+  ) {}
 
   grow(capacity: number): void {
+    this.tableCapacity = capacity;
+  }
+
+  /** Makes sure `slot` has cells (call before writing to it). */
+  reach(slot: number): void {
+    if (slot < this.capacity) return;
+    let cap = Math.max(64, this.capacity);
+    while (cap <= slot) cap *= 2;
+    this.resize(Math.min(cap, Math.max(this.tableCapacity, slot + 1)));
+  }
+
+  private resize(capacity: number): void {
+    this.capacity = capacity;
     this.events = grown(this.events, capacity);
     this.attempts = grown(this.attempts, capacity);
     this.first = grown(this.first, capacity);
     this.last = grown(this.last, capacity);
     this.quietUntil = grown(this.quietUntil, capacity);
-    this.stampCount = grown(this.stampCount, capacity);
-    this.stamp = grown(this.stamp, capacity);
-    this.valueTime = grown(this.valueTime, capacity);
-    // Filled to capacity so the arrays stay packed (a far write would make them sparse).
-    for (const list of [this.accounts, this.ips, this.stamps, this.value, this.values] as unknown[][]) while (list.length < capacity) list.push(undefined);
+    const lists: unknown[][] = [this.accounts];
+    if (this.trackIps) lists.push(this.ips);
+    if (this.kind === 'threshold') {
+      this.stampCount = grown(this.stampCount, capacity);
+      this.stamp = grown(this.stamp, capacity);
+      lists.push(this.stamps);
+    } else {
+      this.valueTime = grown(this.valueTime, capacity);
+      lists.push(this.value, this.values);
+    }
+    // Filled to capacity: a write far past the end would turn an array into a dictionary.
+    for (const list of lists) {
+      const n = list.length;
+      if (n < capacity) {
+        list.length = capacity;
+        list.fill(undefined, n);
+      }
+    }
   }
 
   reset(capacity: number): void {
+    this.tableCapacity = capacity;
+    this.capacity = 0;
     this.events = new Int32Array(0);
     this.attempts = new Int32Array(0);
     this.first = new Float64Array(0);
@@ -58,13 +99,13 @@ export class RuleColumns implements SlotColumns {
     this.stamps = [];
     this.value = [];
     this.values = [];
-    this.grow(capacity);
   }
 
   clear(slot: number): void {
+    if (slot >= this.capacity) return;
     this.events[slot] = 0;
     this.accounts[slot] = undefined;
-    this.ips[slot] = undefined;
+    if (this.trackIps) this.ips[slot] = undefined;
     this.forgetCounted(slot);
   }
 
@@ -79,15 +120,23 @@ export class RuleColumns implements SlotColumns {
 
   /** Drops what the kind counted (after an alert: the count starts over). */
   forgetCounted(slot: number): void {
-    this.stampCount[slot] = 0;
-    this.stamps[slot] = undefined;
-    this.value[slot] = undefined;
-    this.values[slot] = undefined;
+    if (this.kind === 'threshold') {
+      this.stampCount[slot] = 0;
+      this.stamps[slot] = undefined;
+    } else {
+      this.value[slot] = undefined;
+      this.values[slot] = undefined;
+    }
+  }
+
+  /** Holds the rule anything for the slot? */
+  has(slot: number): boolean {
+    return slot < this.capacity && this.events[slot]! > 0;
   }
 
   /** Does the slot hold live state at `now` for a rule with this window? */
   live(slot: number, now: number, windowMs: number): boolean {
-    return this.events[slot]! > 0 && (this.last[slot]! >= now - windowMs || this.quietUntil[slot]! > now);
+    return this.has(slot) && (this.last[slot]! >= now - windowMs || this.quietUntil[slot]! > now);
   }
 }
 
@@ -108,4 +157,9 @@ function grown<T extends Int32Array | Float64Array>(a: T, capacity: number): T {
   const b = new (a.constructor as new (n: number) => T)(capacity);
   b.set(a);
   return b;
+}
+
+/** The columns a rule needs. */
+export function columnsOf(rule: DetectionRule): RuleColumns {
+  return new RuleColumns(rule.kind, rule.groupBy !== 'ip');
 }

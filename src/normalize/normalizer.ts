@@ -4,7 +4,10 @@ import { parseAmiAddress } from './remote-address.ts';
 import { parseEventTV } from './event-time.ts';
 import { attemptKey, AttemptDeduper } from './attempt-key.ts';
 
-const SECURITY: ReadonlySet<string> = new Set(SECURITY_EVENT_TYPES);
+// Names map to their constants: downstream Map lookups then compare one pointer, and
+// no event keeps a slice of its frame text alive.
+const SECURITY: ReadonlyMap<string, SecurityEventType> = new Map(SECURITY_EVENT_TYPES.map((t) => [t, t]));
+const SERVICES: ReadonlyMap<string, string> = new Map(['PJSIP', 'SIP', 'AMI', 'IAX2', 'ARI', 'chan_sip', 'TEST'].map((s) => [s, s]));
 const CALL: ReadonlySet<string> = new Set<CallEventType>(['Newchannel', 'DialBegin', 'Newexten', 'Hangup', 'CoreShowChannel']);
 /** Header values longer than this are attacker padding: cut, never stored whole. */
 const MAX_FIELD = 256;
@@ -61,7 +64,8 @@ export class Normalizer {
         break;
       }
     }
-    if (SECURITY.has(event)) return this.security(event as SecurityEventType, frame);
+    const sec = SECURITY.get(event);
+    if (sec !== undefined) return this.security(sec, frame);
     if (CALL.has(event)) return this.call(event as CallEventType, frame);
     this.counters.ignored++;
     return null;
@@ -86,7 +90,7 @@ export class Normalizer {
       switch (k) {
         case 'Event': case 'Privilege': case 'EventVersion': break;
         case 'EventTV': tv = v; break;
-        case 'Service': service = v; break;
+        case 'Service': service = SERVICES.get(v) ?? clip(v); break;
         case 'AccountID': account = clip(v); break;
         case 'SessionID': sessionId = clip(v); break;
         case 'RemoteAddress': remote = v; break;
