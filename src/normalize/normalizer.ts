@@ -1,6 +1,7 @@
 import { SECURITY_EVENT_TYPES, FAILURE_TYPES } from '../domain/types.ts';
 import type { AmiFrame, CallEvent, CallEventType, DomainEvent, Endpoint, SecurityEvent, SecurityEventType } from '../domain/types.ts';
-import { parseAmiAddress } from './remote-address.ts';
+import { parseAmiAddress, detach } from './remote-address.ts';
+import { TextFrame, lineKind, lineEnd, knownKey, EMPTY_VALUE } from '../sources/ami/framer.ts';
 import { parseEventTV } from './event-time.ts';
 import { attemptKey, AttemptDeduper } from './attempt-key.ts';
 
@@ -57,6 +58,17 @@ export class Normalizer {
 
   normalize(frame: AmiFrame): DomainEvent | null {
     this.counters.frames++;
+    if (frame instanceof TextFrame) {
+      const event = eventOf(frame.text);
+      const sec = SECURITY.get(event);
+      if (sec !== undefined) {
+        readSecurityText(frame.text, F);
+        return this.security(sec, F);
+      }
+      if (CALL.has(event)) return this.call(event as CallEventType, frame);
+      this.counters.ignored++;
+      return null;
+    }
     let event = '';
     for (const [k, v] of frame.headers) {
       if (k === 'Event') {
@@ -65,7 +77,10 @@ export class Normalizer {
       }
     }
     const sec = SECURITY.get(event);
-    if (sec !== undefined) return this.security(sec, frame);
+    if (sec !== undefined) {
+      readSecurityHeaders(frame.headers, F);
+      return this.security(sec, F);
+    }
     if (CALL.has(event)) return this.call(event as CallEventType, frame);
     this.counters.ignored++;
     return null;
@@ -83,24 +98,9 @@ export class Normalizer {
     return this.now;
   }
 
-  private security(type: SecurityEventType, frame: AmiFrame): SecurityEvent | null {
-    let tv = '', service = '', account = '', sessionId = '', remote = '', local = '', severity = '', response = '';
-    let extra: Record<string, string> | undefined;
-    for (const [k, v] of frame.headers) {
-      switch (k) {
-        case 'Event': case 'Privilege': case 'EventVersion': break;
-        case 'EventTV': tv = v; break;
-        case 'Service': service = SERVICES.get(v) ?? clip(v); break;
-        case 'AccountID': account = clip(v); break;
-        case 'SessionID': sessionId = clip(v); break;
-        case 'RemoteAddress': remote = v; break;
-        case 'LocalAddress': local = v; break;
-        case 'Severity': severity = v; break;
-        case 'Response': response = clip(v); break;
-        default:
-          (extra ??= {})[k] = clip(v);
-      }
-    }
+  private security(type: SecurityEventType, f: SecurityFields): SecurityEvent | null {
+    const { tv, service, account, sessionId, remote, local, severity, response } = f;
+    let extra = f.extra;
     const remoteEp = parseAmiAddress(remote);
     if (!remoteEp) {
       this.issue({ reason: remote ? 'bad-remote-address' : 'missing-field', event: type, detail: remote ? clip(remote) : 'RemoteAddress' });
@@ -183,3 +183,79 @@ export class Normalizer {
 }
 
 const EMPTY: Readonly<Record<string, string>> = Object.freeze({});
+
+/** The fields of a security event, read from headers or straight from frame text. */
+interface SecurityFields {
+  tv: string;
+  service: string;
+  account: string;
+  sessionId: string;
+  remote: string;
+  local: string;
+  severity: string;
+  response: string;
+  extra: Record<string, string> | undefined;
+}
+
+// One scratch record, refilled per frame: the normalizer is synchronous and never re-entered.
+const F: SecurityFields = { tv: '', service: '', account: '', sessionId: '', remote: '', local: '', severity: '', response: '', extra: undefined };
+
+function resetFields(f: SecurityFields): void {
+  f.tv = f.service = f.account = f.sessionId = f.remote = f.local = f.severity = f.response = '';
+  f.extra = undefined;
+}
+
+/** Sets one header; the last of a repeated key wins, as in a header list. */
+function setField(f: SecurityFields, k: string, v: string): void {
+  switch (k) {
+    case 'Event': case 'Privilege': case 'EventVersion': break;
+    case 'EventTV': f.tv = v; break;
+    case 'Service': f.service = SERVICES.get(v) ?? clip(v); break;
+    case 'AccountID': f.account = detach(clip(v)); break;
+    case 'SessionID': f.sessionId = clip(v); break;
+    case 'RemoteAddress': f.remote = v; break;
+    case 'LocalAddress': f.local = v; break;
+    case 'Severity': f.severity = v; break;
+    case 'Response': f.response = clip(v); break;
+    default:
+      (f.extra ??= {})[k] = clip(v);
+  }
+}
+
+function readSecurityHeaders(headers: ReadonlyArray<readonly [string, string]>, f: SecurityFields): void {
+  resetFields(f);
+  for (const [k, v] of headers) setField(f, k, v);
+}
+
+/** readSecurityHeaders on the frame text, without building the header list. */
+function readSecurityText(text: string, f: SecurityFields): void {
+  resetFields(f);
+  const len = text.length;
+  let pos = 0;
+  while (pos < len) {
+    let eol = lineEnd(text, pos);
+    if (eol < 0) eol = len;
+    if (eol > pos) {
+      const sep = lineKind(text, pos, eol);
+      if (sep >= 0) setField(f, knownKey(text, pos, sep) ?? text.slice(pos, sep), text.slice(sep + 2, eol));
+      else if (sep === EMPTY_VALUE) setField(f, text.slice(pos, eol - 1), '');
+    }
+    pos = eol + 2;
+  }
+}
+
+/** The value of the first `Event` header, or ''. */
+function eventOf(text: string): string {
+  const len = text.length;
+  let pos = 0;
+  while (pos < len) {
+    let eol = lineEnd(text, pos);
+    if (eol < 0) eol = len;
+    if (eol - pos >= 5 && text.startsWith('Event', pos)) {
+      if (eol - pos >= 7 && text.charCodeAt(pos + 5) === 0x3a && text.charCodeAt(pos + 6) === 0x20) return text.slice(pos + 7, eol);
+      if (eol - pos === 6 && text.charCodeAt(pos + 5) === 0x3a) return '';
+    }
+    pos = eol + 2;
+  }
+  return '';
+}

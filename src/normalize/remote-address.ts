@@ -80,6 +80,6 @@ function isDottedQuad(ip: string): boolean {
  * the address outlives the frame as a detector key: a million keys would
  * hold a million frames. Shorter strings are copied by slice() already.
  */
-function detach(s: string): string {
+export function detach(s: string): string {
   return s.length < 13 ? s : (' ' + s).slice(1);
 }

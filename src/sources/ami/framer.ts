@@ -330,43 +330,44 @@ export class AmiFramer {
       this.stats.invalidUtf8++;
       this.onError?.({ reason: 'invalid-utf8', bytes: stop - start, sample: text.slice(0, 80) });
     }
-    const frame = startsFollows(buf, start, stop + 4) ? this.parseFollows(text) : this.parseHeaders(text);
-    if (frame.headers.length === 0 && frame.body === undefined) {
-      this.stats.emptyFrames++;
-      return;
+    let frame: AmiFrame;
+    if (startsFollows(buf, start, stop + 4)) {
+      frame = this.parseFollows(text);
+      if (frame.headers.length === 0 && frame.body === undefined) {
+        this.stats.emptyFrames++;
+        return;
+      }
+    } else {
+      // Lines are checked (and bad ones reported) now; the [key, value] list is made
+      // only if someone asks for it: the normalizer reads events from the text.
+      if (this.checkLines(text) === 0) {
+        this.stats.emptyFrames++;
+        return;
+      }
+      frame = new TextFrame(text);
     }
     this.stats.frames++;
     this.out.push(frame);
   }
 
-  /**
-   * Lines split on CRLF only: a bare LF stays inside its value, so a value
-   * cannot smuggle in a fake header line.
-   */
-  private parseHeaders(text: string): AmiFrame {
-    const headers: Array<readonly [string, string]> = [];
+  /** Counts the header lines, reporting the malformed ones. */
+  private checkLines(text: string): number {
     const len = text.length;
+    let good = 0;
     let pos = 0;
     while (pos < len) {
-      let eol = text.indexOf('\r\n', pos);
+      let eol = lineEnd(text, pos);
       if (eol < 0) eol = len;
-      if (eol > pos) this.parseLine(text, pos, eol, headers);
+      if (eol > pos) {
+        if (lineKind(text, pos, eol) !== BAD) good++;
+        else {
+          this.stats.malformedLines++;
+          this.onError?.({ reason: 'malformed-line', bytes: eol - pos, sample: text.slice(pos, Math.min(eol, pos + 80)) });
+        }
+      }
       pos = eol + 2;
     }
-    return { headers };
-  }
-
-  private parseLine(text: string, pos: number, eol: number, headers: Array<readonly [string, string]>): void {
-    const sep = text.indexOf(': ', pos);
-    if (sep > pos && sep < eol) {
-      headers.push([knownKey(text, pos, sep) ?? text.slice(pos, sep), text.slice(sep + 2, eol)]);
-    } else if (eol - 1 > pos && text.charCodeAt(eol - 1) === 0x3a /* ':' */ && text.indexOf(':', pos) === eol - 1) {
-      // `Key:` at end of line: empty value without the space.
-      headers.push([text.slice(pos, eol - 1), '']);
-    } else {
-      this.stats.malformedLines++;
-      this.onError?.({ reason: 'malformed-line', bytes: eol - pos, sample: text.slice(pos, Math.min(eol, pos + 80)) });
-    }
+    return good;
   }
 
   /** Old `Response: Follows`: leading known headers, then raw output lines. */
@@ -391,6 +392,75 @@ export class AmiFramer {
   }
 }
 
+const BAD = -1;
+export const EMPTY_VALUE = -2;
+
+/**
+ * Index of the next CRLF at or after `pos`, or -1. A one-character indexOf
+ * is a plain memchr; the two-character search costs several times more on
+ * lines this short.
+ */
+export function lineEnd(text: string, pos: number): number {
+  for (;;) {
+    const lf = text.indexOf('\n', pos);
+    if (lf < 0) return -1;
+    if (lf > 0 && text.charCodeAt(lf - 1) === CR) return lf - 1;
+    pos = lf + 1;
+  }
+}
+
+/**
+ * How the line [pos, eol) splits: the index of its `: ` separator, EMPTY_VALUE
+ * for `Key:` at the end of the line (an empty value without the space), or BAD.
+ */
+export function lineKind(text: string, pos: number, eol: number): number {
+  const sep = text.indexOf(': ', pos);
+  if (sep > pos && sep < eol) return sep;
+  if (eol - 1 > pos && text.charCodeAt(eol - 1) === 0x3a /* ':' */ && text.indexOf(':', pos) === eol - 1) return EMPTY_VALUE;
+  return BAD;
+}
+
+/**
+ * Lines split on CRLF only: a bare LF stays inside its value, so a value
+ * cannot smuggle in a fake header line. Malformed lines are skipped (the
+ * framer reported them when the frame came in).
+ */
+export function parseHeaderLines(text: string): Array<readonly [string, string]> {
+  const headers: Array<readonly [string, string]> = [];
+  const len = text.length;
+  let pos = 0;
+  while (pos < len) {
+    let eol = lineEnd(text, pos);
+    if (eol < 0) eol = len;
+    if (eol > pos) {
+      const sep = lineKind(text, pos, eol);
+      if (sep >= 0) headers.push([knownKey(text, pos, sep) ?? text.slice(pos, sep), text.slice(sep + 2, eol)]);
+      else if (sep === EMPTY_VALUE) headers.push([text.slice(pos, eol - 1), '']);
+    }
+    pos = eol + 2;
+  }
+  return headers;
+}
+
+/**
+ * A frame kept as its text (CRLF-separated lines, terminator excluded). The
+ * [key, value] list is built on first use: events are read straight from
+ * the text (normalize/), so most frames never build it.
+ */
+export class TextFrame implements AmiFrame {
+  private parsed: Array<readonly [string, string]> | undefined;
+  constructor(readonly text: string) {}
+
+  get headers(): ReadonlyArray<readonly [string, string]> {
+    return (this.parsed ??= parseHeaderLines(this.text));
+  }
+
+  /** The plain frame: what JSON and logs see. */
+  toJSON(): AmiFrame {
+    return { headers: this.headers };
+  }
+}
+
 // The header names of the events sipwarden reads, by length: a key that is one
 // of them reuses the constant instead of a new string per header per frame.
 const KNOWN_KEYS: ReadonlyArray<readonly string[] | undefined> = (() => {
@@ -403,7 +473,7 @@ const KNOWN_KEYS: ReadonlyArray<readonly string[] | undefined> = (() => {
   return byLen;
 })();
 
-function knownKey(text: string, pos: number, sep: number): string | undefined {
+export function knownKey(text: string, pos: number, sep: number): string | undefined {
   const candidates = KNOWN_KEYS[sep - pos];
   if (candidates === undefined) return undefined;
   for (let i = 0; i < candidates.length; i++) if (text.startsWith(candidates[i]!, pos)) return candidates[i];

@@ -3,7 +3,16 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import type { AmiFrame } from '../../../src/domain/types.ts';
-import { AmiFramer, framesFromBuffer, header, headerAll, type FramerError, type FramerOptions } from '../../../src/sources/ami/framer.ts';
+import { AmiFramer as Framer, TextFrame, framesFromBuffer as framesOf, header, headerAll, type FramerError, type FramerOptions } from '../../../src/sources/ami/framer.ts';
+
+// Frames come out as TextFrames (headers built on first use); the tests compare them as plain frames.
+const plain = (f: AmiFrame): AmiFrame => (f.body === undefined ? { headers: f.headers } : { headers: f.headers, body: f.body });
+class AmiFramer extends Framer {
+  override push(chunk: Buffer): AmiFrame[] {
+    return super.push(chunk).map(plain);
+  }
+}
+const framesFromBuffer = (buf: Buffer, options?: FramerOptions): AmiFrame[] => framesOf(buf, options).map(plain);
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/ami/', import.meta.url));
 const captures = readdirSync(FIXTURES)
@@ -127,6 +136,13 @@ describe('AmiFramer', () => {
       });
     }
 
+    it('frames are TextFrames: the text as received, headers on first use, plain JSON', () => {
+      const [f] = framesOf(b('Event: X\r\nKey: v\r\nBare:\r\n\r\n'), { expectGreeting: false });
+      assert.ok(f instanceof TextFrame);
+      assert.equal(f.text, 'Event: X\r\nKey: v\r\nBare:');
+      assert.deepEqual(JSON.parse(JSON.stringify(f)), { headers: [['Event', 'X'], ['Key', 'v'], ['Bare', '']] });
+      assert.equal(header(f, 'key'), 'v');
+    });
     it('framesFromBuffer parses a whole capture', () => {
       const frames = framesFromBuffer(captures.find((c) => c.name === 'failed-acl.ami')!.bytes);
       const acl = frames.find((f) => header(f, 'Event') === 'FailedACL');

@@ -4,7 +4,12 @@
 import assert from 'node:assert/strict';
 import { isIP } from 'node:net';
 import fc from 'fast-check';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseEventTV } from '../../../src/normalize/event-time.ts';
+import { Normalizer } from '../../../src/normalize/normalizer.ts';
+import { TextFrame, parseHeaderLines } from '../../../src/sources/ami/framer.ts';
+import { FIXTURES } from '../../helpers/fixtures.ts';
 import { parseAmiAddress } from '../../../src/normalize/remote-address.ts';
 import { Subject, VirtualTimeScheduler } from 'rxjs';
 import { createRuleEngine } from '../../../src/detect/detector.ts';
@@ -111,6 +116,32 @@ describe('resilience: hot-path fast paths give the original results', () => {
         assert.deepEqual(got, referenceAlerts(rules, events));
       }),
       { numRuns: 4000, seed: 5 },
+    );
+  });
+
+  it('the normalizer reads the same events from frame text as from the header list', () => {
+    // Lines of the real captures, shuffled into frames with hostile extras: repeated
+    // keys, `Key:` lines, bare LFs, malformed lines, missing fields.
+    const pool = new Set<string>();
+    for (const f of readdirSync(FIXTURES).filter((n) => n.endsWith('.ami'))) for (const l of readFileSync(join(FIXTURES, f), 'latin1').split('\r\n')) if (l) pool.add(l);
+    const real = [...pool];
+    const line = fc.oneof(
+      { weight: 6, arbitrary: fc.constantFrom(...real) },
+      { weight: 1, arbitrary: fc.constantFrom('Event:', 'Event: ', 'Event:x: y', 'EventTV:', 'AccountID: a\nFake: b', 'no separator', ': nokey', 'Response:', 'Service: AMI', 'RemoteAddress: IPV6/UDP/::ffff:198.18.0.9/5060') },
+      { weight: 1, arbitrary: fc.tuple(fc.constantFrom('AccountID', 'SessionID', 'Response', 'Challenge', 'X-Other', 'RemoteAddress'), fc.string({ maxLength: 20 })).map(([k, v]) => `${k}: ${v}`) },
+    );
+    const event = fc.constantFrom('Event: ChallengeResponseFailed', 'Event: InvalidAccountID', 'Event: InvalidPassword', 'Event: FailedACL', 'Event: SuccessfulAuth', 'Event: Hangup', 'Event: TestEvent');
+    fc.assert(
+      fc.property(fc.array(fc.tuple(event, fc.array(line, { maxLength: 16 })), { minLength: 1, maxLength: 8 }), (frames) => {
+        const byText = new Normalizer();
+        const byHeaders = new Normalizer();
+        for (const [ev, lines] of frames) {
+          const text = [ev, ...lines].join('\r\n');
+          assert.deepEqual(byText.normalize(new TextFrame(text)), byHeaders.normalize({ headers: parseHeaderLines(text) }));
+        }
+        assert.deepEqual(byText.counters, byHeaders.counters);
+      }),
+      { numRuns: 3000, seed: 9 },
     );
   });
 });
