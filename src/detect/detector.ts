@@ -123,7 +123,7 @@ class Group {
     private readonly maxKeys: number,
   ) {}
 
-  /** The key's slot, made when new; evicts the least recently active keys at the cap. */
+  /** The key's slot, made when new; at the cap a tenth of the keys go first (KeyTable.evictOldest). */
   slotOf(key: string, now: number): number {
     if (now - this.lastSweep > this.sweepMs) this.sweep(now);
     const table = this.table;
