@@ -2,7 +2,7 @@ import { Observable, asyncScheduler, interval, type SchedulerLike } from 'rxjs';
 import { FAILURE_TYPES } from '../domain/types.ts';
 import type { Alert, SecurityEvent } from '../domain/types.ts';
 import type { DetectionRule } from './rule.ts';
-import { groupId, keyFunction } from './group-key.ts';
+import { groupId, keyOfRule, type KeyOf } from './group-key.ts';
 import { KeyTable } from './key-table.ts';
 import { RuleColumns, columnsOf, samplesOf, withSample } from './rule-columns.ts';
 import { countThreshold } from './kinds/threshold.ts';
@@ -119,22 +119,30 @@ class Group {
 
   constructor(
     readonly table: KeyTable,
-    readonly keyOf: (ev: SecurityEvent) => string,
+    private readonly keyOf: KeyOf,
     private readonly maxKeys: number,
   ) {}
 
-  /** The key's slot, made when new; at the cap a tenth of the keys go first (KeyTable.evictOldest). */
-  slotOf(key: string, now: number): number {
+  /**
+   * Finds (or makes) the event's key: sets `key` and `slot`. At the cap a
+   * tenth of the keys go first (KeyTable.evictOldest).
+   */
+  locate(ev: SecurityEvent): void {
+    const now = ev.time;
     if (now - this.lastSweep > this.sweepMs) this.sweep(now);
     const table = this.table;
-    let slot = table.get(key);
-    if (slot === undefined) {
+    const num = this.keyOf.num(ev);
+    // The text key of an integer-indexed key is built only when it is new.
+    const text = num >= 0 ? undefined : this.keyOf.key(ev);
+    let slot = text === undefined ? table.getNum(num) : (table.get(text) ?? -1);
+    if (slot < 0) {
       if (table.size >= this.maxKeys) table.evictOldest();
-      slot = table.insert(key);
+      slot = table.insert(text ?? this.keyOf.key(ev), num);
     } else {
       table.touch(slot);
     }
-    return slot;
+    this.slot = slot;
+    this.key = table.key(slot);
   }
 
   sweep(now: number): void {
@@ -173,7 +181,7 @@ export function createRuleEngine(rules: readonly DetectionRule[], opts: EngineOp
       for (const r of rules) {
         const table = opts.tableFor?.(r) ?? own.get(groupId(r)) ?? own.set(groupId(r), new KeyTable()).get(groupId(r))!;
         let group = groups.get(table);
-        if (group === undefined) groups.set(table, (group = new Group(table, keyFunction(r), maxKeys)));
+        if (group === undefined) groups.set(table, (group = new Group(table, keyOfRule(r), maxKeys)));
         let cols = opts.columnsFor?.(r, table);
         if (cols === undefined) table.attach((cols = columnsOf(r)));
         const runner = new RuleRunner(r, cols, group);
@@ -221,8 +229,7 @@ export function createRuleEngine(rules: readonly DetectionRule[], opts: EngineOp
                 g.error = undefined;
                 g.slot = -1;
                 try {
-                  g.key = g.keyOf(ev);
-                  g.slot = g.slotOf(g.key, ev.time);
+                  g.locate(ev);
                 } catch (err) {
                   g.error = err;
                 }

@@ -1,5 +1,6 @@
 import type { GroupBy, SecurityEvent } from '../domain/types.ts';
 import type { DetectionRule } from './rule.ts';
+import { ipv4ToInt } from './int-index.ts';
 
 /** The network prefix of an address, as CIDR text: the key of subnet rules. */
 export function subnetOf(ip: string, family: 4 | 6, prefixV4 = 24, prefixV6 = 64): string {
@@ -47,14 +48,37 @@ export function groupId(rule: DetectionRule): string {
   return rule.groupBy === 'subnet' ? `subnet/${rule.prefixV4 ?? 24}/${rule.prefixV6 ?? 64}` : rule.groupBy;
 }
 
-/** The key function of a rule's grouping, specialised so the common groupings cost no switch. */
-export function keyFunction(rule: DetectionRule): (ev: SecurityEvent) => string {
+/**
+ * How a grouping finds its key: `num` gives the integer index key of IPv4
+ * sources and networks (-1 for anything else), `key` the text key, which for
+ * an integer-indexed key is only built when the key is new.
+ */
+export interface KeyOf {
+  readonly num: (ev: SecurityEvent) => number;
+  readonly key: (ev: SecurityEvent) => string;
+}
+
+const NO_NUM = (): number => -1;
+
+export function keyOfRule(rule: DetectionRule): KeyOf {
   switch (rule.groupBy) {
     case 'ip':
-      return (ev) => ev.remote.ip;
+      return { num: (ev) => (ev.remote.family === 4 ? ipv4ToInt(ev.remote.ip) : -1), key: (ev) => ev.remote.ip };
     case 'account':
-      return (ev) => ev.account;
+      return { num: NO_NUM, key: (ev) => ev.account };
+    case 'subnet': {
+      const p = rule.prefixV4 ?? 24;
+      const mask = p === 0 ? 0 : (0xffffffff << (32 - p)) >>> 0;
+      return {
+        num: (ev) => {
+          if (ev.remote.family !== 4) return -1;
+          const n = ipv4ToInt(ev.remote.ip);
+          return n < 0 ? -1 : (n & mask) >>> 0;
+        },
+        key: (ev) => groupKey(ev, 'subnet', rule.prefixV4, rule.prefixV6),
+      };
+    }
     default:
-      return (ev) => groupKey(ev, rule.groupBy, rule.prefixV4, rule.prefixV6);
+      return { num: NO_NUM, key: (ev) => groupKey(ev, rule.groupBy, rule.prefixV4, rule.prefixV6) };
   }
 }

@@ -1,9 +1,12 @@
+import { IntIndex } from './int-index.ts';
+
 /**
  * The keys of one grouping (every source IP, every /24, every account), each
  * given a small integer slot. Every rule with that grouping keeps its state in
  * columns indexed by the slot (see rule-columns.ts), so an event costs one key
- * lookup for all of those rules, and a key costs a Map entry plus a few typed
- * array cells instead of an object per rule.
+ * lookup for all of those rules, and a key costs an index entry plus a few
+ * typed array cells instead of an object per rule. IPv4 keys (addresses and
+ * networks) are indexed as integers; other keys by string.
  */
 export interface SlotColumns {
   /** Make room for slots [0, capacity). */
@@ -17,18 +20,21 @@ export interface SlotColumns {
 const FIRST_CAPACITY = 256;
 
 export class KeyTable {
-  /** key -> slot. The front is evicted first (see evictOldest). */
   private readonly index = new Map<string, number>();
+  private readonly nums = new IntIndex(FIRST_CAPACITY);
   private readonly keyOf: Array<string | undefined> = [];
-  /** Set by a hit, cleared when eviction passes the key: its second chance. */
+  /** The integer a slot is indexed by, or -1 when it is indexed by string. */
+  private numOf = new Float64Array(FIRST_CAPACITY);
+  /** Set by a hit, cleared when the eviction hand passes the key: its second chance. */
   private hit = new Uint8Array(FIRST_CAPACITY);
   private readonly free: number[] = [];
   private used = 0;
   private capacity = FIRST_CAPACITY;
+  private hand = 0;
   private readonly columns = new Set<SlotColumns>();
 
   get size(): number {
-    return this.index.size;
+    return this.index.size + this.nums.size;
   }
 
   attach(c: SlotColumns): void {
@@ -44,23 +50,31 @@ export class KeyTable {
     return this.columns.size;
   }
 
+  /** The slot of a string key, or undefined. */
   get(key: string): number | undefined {
     return this.index.get(key);
+  }
+
+  /** The slot of an integer key, or -1. */
+  getNum(n: number): number {
+    return this.nums.get(n);
   }
 
   key(slot: number): string {
     return this.keyOf[slot]!;
   }
 
-  /** A new slot for a key not in the table. */
-  insert(key: string): number {
+  /** A new slot for a key not in the table; `num` >= 0 indexes it by that integer. */
+  insert(key: string, num = -1): number {
     let slot = this.free.pop();
     if (slot === undefined) {
       if (this.used === this.capacity) this.grow();
       slot = this.used++;
     }
-    this.index.set(key, slot);
+    if (num >= 0) this.nums.set(num, slot);
+    else this.index.set(key, slot);
     this.keyOf[slot] = key;
+    this.numOf[slot] = num;
     this.hit[slot] = 0;
     return slot;
   }
@@ -70,41 +84,44 @@ export class KeyTable {
     this.hit[slot] = 1;
   }
 
-  release(key: string, slot: number): void {
-    this.index.delete(key);
+  release(slot: number): void {
+    const key = this.keyOf[slot];
+    if (key === undefined) return;
+    const num = this.numOf[slot]!;
+    if (num >= 0) this.nums.delete(num);
+    else this.index.delete(key);
     this.keyOf[slot] = undefined;
     for (const c of this.columns) c.clear(slot);
     this.free.push(slot);
   }
 
   /**
-   * Forgets a tenth of the keys in one pass (one per insert would walk the
-   * deleted entries at the front again and again), oldest first, with a
-   * second chance (CLOCK): a key seen again since the last pass moves to the
-   * back instead. One-shot spoofed sources go; a source that keeps trying
-   * stays tracked. Moving keys only here keeps the hot path free of Map
-   * writes.
+   * Forgets a tenth of the keys in one pass (one per insert would cost a
+   * pass per insert), with a second chance (CLOCK): the hand goes round the
+   * slots, and a key seen again since the hand last passed is spared once.
+   * One-shot spoofed sources go; a source that keeps trying stays tracked.
    */
   evictOldest(): void {
-    let n = Math.max(1, Math.floor(this.index.size / 10));
-    // Entries moved to the back are met again; the pass then evicts them.
-    for (const [key, slot] of this.index) {
+    let n = Math.max(1, Math.floor(this.size / 10));
+    // Two turns at most: the first clears every second chance.
+    for (let steps = 2 * this.used; n > 0 && steps > 0; steps--) {
+      if (this.hand >= this.used) this.hand = 0;
+      const slot = this.hand++;
+      if (this.keyOf[slot] === undefined) continue;
       if (this.hit[slot] === 1) {
         this.hit[slot] = 0;
-        this.index.delete(key);
-        this.index.set(key, slot);
         continue;
       }
-      this.release(key, slot);
-      if (--n === 0) return;
+      this.release(slot);
+      n--;
     }
   }
 
   /** Releases every key for which `dead(slot)` is true. */
   sweep(dead: (slot: number) => boolean): void {
-    for (const [key, slot] of this.index) if (dead(slot)) this.release(key, slot);
+    for (let slot = 0; slot < this.used; slot++) if (this.keyOf[slot] !== undefined && dead(slot)) this.release(slot);
     // Give the memory of a past flood back once it is gone.
-    if (this.index.size === 0 && this.capacity > FIRST_CAPACITY) this.shrink();
+    if (this.size === 0 && this.capacity > FIRST_CAPACITY) this.shrink();
   }
 
   private grow(): void {
@@ -112,15 +129,21 @@ export class KeyTable {
     const hit = new Uint8Array(this.capacity);
     hit.set(this.hit);
     this.hit = hit;
+    const numOf = new Float64Array(this.capacity);
+    numOf.set(this.numOf);
+    this.numOf = numOf;
     for (const c of this.columns) c.grow(this.capacity);
   }
 
   private shrink(): void {
     this.capacity = FIRST_CAPACITY;
     this.used = 0;
+    this.hand = 0;
     this.free.length = 0;
     this.keyOf.length = 0;
     this.hit = new Uint8Array(FIRST_CAPACITY);
+    this.numOf = new Float64Array(FIRST_CAPACITY);
+    this.nums.clear(FIRST_CAPACITY);
     for (const c of this.columns) c.reset(FIRST_CAPACITY);
   }
 }

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { IntIndex, ipv4ToInt } from '../../../src/detect/int-index.ts';
+import { KeyTable } from '../../../src/detect/key-table.ts';
+import { isIPv4 } from 'node:net';
+
+describe('key tables', () => {
+  it('IntIndex behaves as a Map<uint32, slot> under random sets and deletes', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.boolean(), fc.oneof(fc.integer({ min: 0, max: 300 }), fc.constantFrom(0, 0xffffffff, 0xc6120000, 0xc6120100))), { maxLength: 2000 }), (ops) => {
+        const idx = new IntIndex(4);
+        const ref = new Map<number, number>();
+        ops.forEach(([add, k], i) => {
+          if (add && !ref.has(k)) {
+            idx.set(k, i);
+            ref.set(k, i);
+          } else if (!add) {
+            idx.delete(k);
+            ref.delete(k);
+          }
+          assert.equal(idx.get(k), ref.get(k) ?? -1);
+        });
+        assert.equal(idx.size, ref.size);
+        for (const [k, v] of ref) assert.equal(idx.get(k), v);
+      }),
+      { numRuns: 300, seed: 3 },
+    );
+  });
+
+  it('ipv4ToInt reads what net.isIPv4 accepts, -1 for the rest', () => {
+    assert.equal(ipv4ToInt('198.18.0.11'), 0xc612000b);
+    assert.equal(ipv4ToInt('255.255.255.255'), 0xffffffff);
+    assert.equal(ipv4ToInt('0.0.0.0'), 0);
+    for (const bad of ['fd00::1', '1.2.3', '1.2.3.4.5', '256.1.1.1', '1..2.3', '1.2.3.', 'a.b.c.d', '']) assert.equal(ipv4ToInt(bad), -1, bad);
+    fc.assert(
+      fc.property(fc.ipV4(), (ip) => {
+        const n = ipv4ToInt(ip);
+        assert.ok(isIPv4(ip) && n >= 0);
+        assert.equal(`${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`, ip);
+      }),
+      { numRuns: 2000, seed: 4 },
+    );
+  });
+
+  it('a table holds string and integer keys, reuses freed slots, and evicts one-shot keys before busy ones', () => {
+    const t = new KeyTable();
+    const a = t.insert('198.18.0.11', 0xc612000b);
+    const b = t.insert('fd00::1');
+    assert.equal(t.getNum(0xc612000b), a);
+    assert.equal(t.get('fd00::1'), b);
+    assert.equal(t.key(a), '198.18.0.11');
+    assert.equal(t.size, 2);
+    t.release(a);
+    assert.equal(t.getNum(0xc612000b), -1);
+    assert.equal(t.insert('198.18.0.12', 0xc612000c), a, 'freed slot reused');
+    for (let i = 0; i < 98; i++) t.insert(`k${i}`);
+    t.touch(b);
+    t.evictOldest();
+    assert.equal(t.size, 90);
+    assert.equal(t.get('fd00::1'), b, 'the key seen again got its second chance');
+  });
+});
