@@ -64,34 +64,115 @@ function mix(s: string): void {
 
 /**
  * Remembers attempt keys for the SIP retransmit lifetime (Timer F, 32 s) in
- * event time. Map insertion order is time order, so expiry trims the front;
- * a hard cap bounds memory under a flood of unique keys.
+ * event time: a hash set in two typed arrays (open addressing), so a key
+ * costs 16 bytes and a lookup touches one or two cache lines. An expired
+ * entry is a free cell to the next insert; a rebuild keeps only live ones.
+ * Past `maxKeys` live keys the oldest tenth (by expiry, estimated from a
+ * sample) is dropped: memory stays bounded under a flood of unique keys.
  */
 export class AttemptDeduper {
-  private readonly seen = new Map<number, number>();
+  private keys: Float64Array;
+  /** Expiry of each cell; 0 = empty. */
+  private until: Float64Array;
+  private mask: number;
+  /** Cells holding a key, expired or not. */
+  private count = 0;
+
   constructor(
     private readonly ttlMs = 32_000,
     private readonly maxKeys = 200_000,
-  ) {}
+    /** Smallest table (a power of two); tests use a tiny one to force collisions. */
+    private readonly minCells = 1024,
+  ) {
+    this.keys = new Float64Array(minCells);
+    this.until = new Float64Array(minCells);
+    this.mask = minCells - 1;
+  }
 
   /** True when the key is new (an attempt), false for a retransmit. */
   isNew(key: number, now: number): boolean {
-    const until = this.seen.get(key);
-    if (until !== undefined && until >= now) return false;
-    if (until !== undefined) this.seen.delete(key);
-    this.seen.set(key, now + this.ttlMs);
-    if (this.seen.size > this.maxKeys) this.trim(now, true);
+    const keys = this.keys;
+    const until = this.until;
+    const mask = this.mask;
+    let reuse = -1;
+    let i = spread(key) & mask;
+    for (;; i = (i + 1) & mask) {
+      const u = until[i]!;
+      if (u === 0) break;
+      if (keys[i] === key) {
+        if (u >= now) return false;
+        until[i] = now + this.ttlMs; // seen before, long ago: a new attempt
+        return true;
+      }
+      if (reuse < 0 && u < now) reuse = i;
+    }
+    if (reuse < 0) {
+      reuse = i;
+      this.count++;
+    }
+    keys[reuse] = key;
+    until[reuse] = now + this.ttlMs;
+    if (this.count * 4 > until.length * 3 || this.count > this.maxKeys) this.rebuild(now);
     return true;
   }
 
-  trim(now: number, force = false): void {
-    for (const [key, until] of this.seen) {
-      if (until >= now && !(force && this.seen.size > this.maxKeys * 0.9)) break;
-      this.seen.delete(key);
-    }
+  /** Drops expired keys; call when the stream is quiet. */
+  trim(now: number): void {
+    if (this.count > 0) this.rebuild(now);
   }
 
+  /** Keys held, expired ones not yet dropped included. */
   get size(): number {
-    return this.seen.size;
+    return this.count;
   }
+
+  /** Keeps the live keys (at most 90 % of maxKeys: the latest to expire) in a table sized for them. */
+  private rebuild(now: number): void {
+    const oldKeys = this.keys;
+    const oldUntil = this.until;
+    let live = 0;
+    for (let i = 0; i < oldUntil.length; i++) if (oldUntil[i]! >= now) live++;
+    const cutoff = live > this.maxKeys * 0.9 ? this.cutoffFor(oldUntil, now, live) : now;
+    let cells = this.minCells;
+    while (cells * 3 < Math.min(live, this.maxKeys) * 6) cells *= 2; // at most half full
+    const keys = new Float64Array(cells);
+    const until = new Float64Array(cells);
+    const mask = cells - 1;
+    let count = 0;
+    for (let i = 0; i < oldUntil.length; i++) {
+      const u = oldUntil[i]!;
+      if (u === 0 || u < cutoff) continue;
+      const key = oldKeys[i]!;
+      let j = spread(key) & mask;
+      while (until[j] !== 0) j = (j + 1) & mask;
+      keys[j] = key;
+      until[j] = u;
+      if (++count >= cells >>> 1) break; // cannot happen with the cutoff; a bound all the same
+    }
+    this.keys = keys;
+    this.until = until;
+    this.mask = mask;
+    this.count = count;
+  }
+
+  /** An expiry time keeping about 90 % of maxKeys of the `live` keys, estimated from a sample. */
+  private cutoffFor(until: Float64Array, now: number, live: number): number {
+    const sample: number[] = [];
+    const step = Math.max(1, Math.floor(until.length / 4096));
+    for (let i = 0; i < until.length; i += step) if (until[i]! >= now) sample.push(until[i]!);
+    if (sample.length === 0) return now;
+    sample.sort((a, b) => a - b);
+    const drop = 1 - (this.maxKeys * 0.9) / live;
+    return sample[Math.min(sample.length - 1, Math.max(0, Math.ceil(drop * sample.length)))]!;
+  }
+}
+
+/** Mixes the 53-bit key into 32 bits for the cell index. */
+function spread(key: number): number {
+  const lo = key >>> 0;
+  const hi = (key / 0x100000000) >>> 0;
+  let h = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }

@@ -414,10 +414,16 @@ export function lineEnd(text: string, pos: number): number {
  * for `Key:` at the end of the line (an empty value without the space), or BAD.
  */
 export function lineKind(text: string, pos: number, eol: number): number {
-  const sep = text.indexOf(': ', pos);
-  if (sep > pos && sep < eol) return sep;
-  if (eol - 1 > pos && text.charCodeAt(eol - 1) === 0x3a /* ':' */ && text.indexOf(':', pos) === eol - 1) return EMPTY_VALUE;
-  return BAD;
+  // One-character searches bounded by the line, not `indexOf(': ')` over the whole text.
+  let colon = text.indexOf(':', pos);
+  if (colon < 0 || colon >= eol) return BAD;
+  const first = colon;
+  while (colon >= 0 && colon < eol - 1) {
+    if (text.charCodeAt(colon + 1) === 0x20 && colon > pos) return colon;
+    if (text.charCodeAt(colon + 1) === 0x20) return BAD; // `: ` at the start of the line: no key
+    colon = text.indexOf(':', colon + 1);
+  }
+  return first === eol - 1 && eol - 1 > pos ? EMPTY_VALUE : BAD;
 }
 
 /**

@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEventTV } from '../../../src/normalize/event-time.ts';
 import { Normalizer } from '../../../src/normalize/normalizer.ts';
-import { TextFrame, parseHeaderLines } from '../../../src/sources/ami/framer.ts';
+import { TextFrame, parseHeaderLines, lineKind, EMPTY_VALUE } from '../../../src/sources/ami/framer.ts';
 import { FIXTURES } from '../../helpers/fixtures.ts';
 import { parseAmiAddress } from '../../../src/normalize/remote-address.ts';
 import { Subject, VirtualTimeScheduler } from 'rxjs';
@@ -133,8 +133,10 @@ describe('resilience: hot-path fast paths give the original results', () => {
     const event = fc.constantFrom('Event: ChallengeResponseFailed', 'Event: InvalidAccountID', 'Event: InvalidPassword', 'Event: FailedACL', 'Event: SuccessfulAuth', 'Event: Hangup', 'Event: TestEvent');
     fc.assert(
       fc.property(fc.array(fc.tuple(event, fc.array(line, { maxLength: 16 })), { minLength: 1, maxLength: 8 }), (frames) => {
-        const byText = new Normalizer();
-        const byHeaders = new Normalizer();
+        // One fixed clock: events without EventTV take the clock's time.
+        const clock = () => Date.UTC(2026, 10, 23);
+        const byText = new Normalizer(undefined, { clock });
+        const byHeaders = new Normalizer(undefined, { clock });
         for (const [ev, lines] of frames) {
           const text = [ev, ...lines].join('\r\n');
           assert.deepEqual(byText.normalize(new TextFrame(text)), byHeaders.normalize({ headers: parseHeaderLines(text) }));
@@ -142,6 +144,27 @@ describe('resilience: hot-path fast paths give the original results', () => {
         assert.deepEqual(byText.counters, byHeaders.counters);
       }),
       { numRuns: 3000, seed: 9 },
+    );
+  });
+
+  it('lineKind = the original indexOf(\': \') split', () => {
+    const ref = (text: string, pos: number, eol: number): number => {
+      const sep = text.indexOf(': ', pos);
+      if (sep > pos && sep < eol) return sep;
+      if (eol - 1 > pos && text.charCodeAt(eol - 1) === 0x3a && text.indexOf(':', pos) === eol - 1) return EMPTY_VALUE;
+      return -1;
+    };
+    const piece = fc.constantFrom(':', ': ', ' ', 'a', 'Key', '\r\n', '\n', '::', ' :');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 14 }), fc.nat(), (parts, p) => {
+        const text = parts.join('');
+        const pos = text.length === 0 ? 0 : p % text.length;
+        // As the callers call it: the line ends at the next CRLF or at the end of the text.
+        const crlf = text.indexOf('\r\n', pos);
+        const eol = crlf < 0 ? text.length : crlf;
+        assert.equal(lineKind(text, pos, eol), ref(text, pos, eol));
+      }),
+      { numRuns: 20_000, seed: 14 },
     );
   });
 });

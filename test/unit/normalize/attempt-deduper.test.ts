@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { AttemptDeduper } from '../../../src/normalize/attempt-key.ts';
+
+/** The deduper as a plain Map (no cap): the reference. */
+function reference(ttl: number) {
+  const seen = new Map<number, number>();
+  return (key: number, now: number): boolean => {
+    const until = seen.get(key);
+    if (until !== undefined && until >= now) return false;
+    seen.set(key, now + ttl);
+    return true;
+  };
+}
+
+describe('retransmit deduper (typed-array hash set)', () => {
+  it('answers as a Map of key -> expiry while under its cap', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.oneof(fc.integer({ min: 0, max: 50 }), fc.constantFrom(2 ** 53 - 1, 2 ** 32, 2 ** 32 + 1, 0)), fc.constantFrom(0, 1, 10, 31_999, 32_000, 32_001, 100_000)), { maxLength: 3000 }),
+        (steps) => {
+          // A 4-cell table to start with: long probe chains, expired cells reused, many rebuilds.
+          const d = new AttemptDeduper(32_000, 1_000_000, 4);
+          const ref = reference(32_000);
+          let now = 1;
+          for (const [key, dt] of steps) {
+            now += dt;
+            assert.equal(d.isNew(key, now), ref(key, now), `key ${key} at ${now}`);
+          }
+        },
+      ),
+      { numRuns: 300, seed: 21 },
+    );
+  });
+
+  it('stays bounded under a flood of unique keys, keeps the newest, and empties when quiet', () => {
+    const d = new AttemptDeduper(32_000, 10_000);
+    let peak = 0;
+    for (let i = 0; i < 200_000; i++) {
+      assert.equal(d.isNew(i * 7920, 1 + i / 10), true);
+      peak = Math.max(peak, d.size);
+    }
+    assert.ok(peak <= 10_001, `peak ${peak}`);
+    const last = 199_999 * 7920;
+    assert.equal(d.isNew(last, 1 + 199_999 / 10), false, 'the newest key is still known: a retransmit');
+    d.trim(1 + 199_999 / 10 + 32_001);
+    assert.equal(d.size, 0);
+  });
+});
