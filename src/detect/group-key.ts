@@ -1,6 +1,6 @@
 import type { GroupBy, SecurityEvent } from '../domain/types.ts';
 import type { DetectionRule } from './rule.ts';
-import { ipv4ToInt } from './int-index.ts';
+import { ipv4ToInt } from '../domain/ipv4.ts';
 
 /** The network prefix of an address, as CIDR text: the key of subnet rules. */
 export function subnetOf(ip: string, family: 4 | 6, prefixV4 = 24, prefixV6 = 64): string {

@@ -1,4 +1,5 @@
 import { BlockList, isIP } from 'node:net';
+import { ipv4ToInt } from '../domain/ipv4.ts';
 
 export interface Cidr {
   readonly text: string;
@@ -27,6 +28,13 @@ export function parseCidr(s: string): Cidr | string {
 export class CidrSet {
   private list = new BlockList();
   private readonly entries: string[] = [];
+  /**
+   * IPv4 entries as [network, mask, address as written, prefix] numbers:
+   * IPv4 checks without a SocketAddress each.
+   */
+  private readonly v4: number[] = [];
+  /** An IPv6 entry covers IPv4-mapped addresses, which BlockList matches IPv4 addresses against. */
+  private v6MapsV4 = false;
 
   constructor(cidrs: Iterable<string> = []) {
     for (const c of cidrs) this.add(c);
@@ -37,12 +45,25 @@ export class CidrSet {
     if (typeof p === 'string') return false;
     this.list.addSubnet(p.network, p.prefix, p.family === 4 ? 'ipv4' : 'ipv6');
     this.entries.push(p.text);
+    if (p.family === 4) {
+      const mask = maskOf(p.prefix);
+      const addr = ipv4ToInt(p.network);
+      this.v4.push((addr & mask) >>> 0, mask, addr, p.prefix);
+    } else if (coversMappedV4(p)) {
+      this.v6MapsV4 = true;
+    }
     return true;
   }
 
   has(ip: string): boolean {
     const fam = isIP(ip);
     if (fam === 0) return false;
+    if (fam === 4) {
+      const n = ipv4ToInt(ip);
+      const v4 = this.v4;
+      for (let i = 0; i < v4.length; i += 4) if (((n & v4[i + 1]!) >>> 0) === v4[i]) return true;
+      if (!this.v6MapsV4) return false;
+    }
     return this.list.check(ip, fam === 4 ? 'ipv4' : 'ipv6');
   }
 
@@ -50,6 +71,17 @@ export class CidrSet {
   overlaps(cidr: string): boolean {
     const p = parseCidr(cidr);
     if (typeof p === 'string') return false;
+    if (p.family === 4 && !this.v6MapsV4) {
+      // An entry holds the range's address, or the range holds an entry at least as narrow.
+      const addr = ipv4ToInt(p.network);
+      const mask = maskOf(p.prefix);
+      const v4 = this.v4;
+      for (let i = 0; i < v4.length; i += 4) {
+        if (((addr & v4[i + 1]!) >>> 0) === v4[i]) return true;
+        if (v4[i + 3]! >= p.prefix && ((v4[i + 2]! & mask) >>> 0) === ((addr & mask) >>> 0)) return true;
+      }
+      return false;
+    }
     if (this.has(p.network)) return true;
     for (const e of this.entries) {
       const q = parseCidr(e);
@@ -65,4 +97,19 @@ export class CidrSet {
   toArray(): readonly string[] {
     return this.entries;
   }
+}
+
+function maskOf(prefix: number): number {
+  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+}
+
+const MAPPED_V4 = new BlockList();
+MAPPED_V4.addSubnet('::ffff:0:0', 96, 'ipv6');
+
+/** Does the IPv6 range share an address with ::ffff:0:0/96? */
+function coversMappedV4(p: Cidr): boolean {
+  if (p.prefix > 96) return MAPPED_V4.check(p.network, 'ipv6');
+  const one = new BlockList();
+  one.addSubnet(p.network, p.prefix, 'ipv6');
+  return one.check('::ffff:0:0', 'ipv6');
 }

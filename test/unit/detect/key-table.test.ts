@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { IntIndex, ipv4ToInt } from '../../../src/detect/int-index.ts';
+import { IntIndex } from '../../../src/detect/int-index.ts';
+import { ipv4ToInt } from '../../../src/domain/ipv4.ts';
 import { KeyTable } from '../../../src/detect/key-table.ts';
 import { isIPv4 } from 'node:net';
 

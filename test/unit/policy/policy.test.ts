@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { BlockList, isIP } from 'node:net';
+import fc from 'fast-check';
 import { Policy, type PolicyConfig } from '../../../src/policy/policy.ts';
 import { CidrSet, parseCidr } from '../../../src/policy/cidr.ts';
 import type { Alert } from '../../../src/domain/types.ts';
@@ -87,5 +89,54 @@ describe('Policy', () => {
     p.update({ ...cfg, durationsMs: [60_000] });
     assert.equal(p.decide(alert('198.18.0.11', { time: 1_000_500 })).decisions.length, 0);
     assert.equal(p.activeDecisions().length, 1);
+  });
+});
+
+describe('CidrSet IPv4 fast path', () => {
+  it('answers as net.BlockList does, IPv4-mapped IPv6 entries included', () => {
+    const v4 = fc.tuple(fc.ipV4(), fc.integer({ min: 0, max: 32 })).map(([a, p]) => `${a}/${p}`);
+    const v6 = fc.oneof(
+      fc.constantFrom('::1', '::ffff:0:0/96', '::ffff:198.18.0.0/112', '::/0', '::/64', 'fd00::/8', '64:ff9b::/96', '::ffff:198.18.0.11'),
+      fc.tuple(fc.ipV6(), fc.integer({ min: 0, max: 128 })).map(([a, p]) => `${a}/${p}`),
+    );
+    const probe = fc.oneof(fc.ipV4(), fc.constantFrom('198.18.0.11', '0.0.0.0', '255.255.255.255', '::ffff:198.18.0.11', '::1', 'fd00::1'));
+    fc.assert(
+      fc.property(fc.array(fc.oneof(v4, v6), { maxLength: 6 }), fc.array(probe, { minLength: 1, maxLength: 20 }), (entries, probes) => {
+        const set = new CidrSet(entries);
+        const ref = new BlockList();
+        for (const e of entries) {
+          const p = parseCidr(e);
+          if (typeof p !== 'string') ref.addSubnet(p.network, p.prefix, p.family === 4 ? 'ipv4' : 'ipv6');
+        }
+        for (const ip of probes) assert.equal(set.has(ip), ref.check(ip, isIP(ip) === 4 ? 'ipv4' : 'ipv6'), `${ip} in ${entries.join(',')}`);
+      }),
+      { numRuns: 3000, seed: 31 },
+    );
+  });
+  it('overlaps answers as the BlockList version does', () => {
+    const ref = (entries: string[], cidr: string): boolean => {
+      const p = parseCidr(cidr);
+      if (typeof p === 'string') return false;
+      const all = new BlockList();
+      for (const e of entries) {
+        const q = parseCidr(e);
+        if (typeof q !== 'string') all.addSubnet(q.network, q.prefix, q.family === 4 ? 'ipv4' : 'ipv6');
+      }
+      if (all.check(p.network, p.family === 4 ? 'ipv4' : 'ipv6')) return true;
+      const range = new BlockList();
+      range.addSubnet(p.network, p.prefix, p.family === 4 ? 'ipv4' : 'ipv6');
+      return entries.some((e) => {
+        const q = parseCidr(e);
+        return typeof q !== 'string' && q.family === p.family && q.prefix >= p.prefix && range.check(q.network, q.family === 4 ? 'ipv4' : 'ipv6');
+      });
+    };
+    const v4 = fc.tuple(fc.constantFrom('198.18.0.11', '198.18.1.0', '198.19.0.0', '10.0.0.1', '0.0.0.0'), fc.integer({ min: 0, max: 32 })).map(([a, p]) => `${a}/${p}`);
+    const v6 = fc.constantFrom('::1', '::ffff:198.18.0.0/112', 'fd00::/8', '::ffff:0:0/96');
+    fc.assert(
+      fc.property(fc.array(fc.oneof(v4, v4, v6), { maxLength: 5 }), v4, (entries, range) => {
+        assert.equal(new CidrSet(entries).overlaps(range), ref(entries, range), `${range} vs ${entries.join(',')}`);
+      }),
+      { numRuns: 5000, seed: 32 },
+    );
   });
 });

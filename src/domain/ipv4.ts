@@ -1,0 +1,25 @@
+/** A dotted-quad IPv4 address as a uint32, or -1 (anything else: IPv6, junk). */
+export function ipv4ToInt(ip: string): number {
+  const n = ip.length;
+  if (n < 7 || n > 15) return -1;
+  let out = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < n; i++) {
+    const c = ip.charCodeAt(i);
+    if (c === 0x2e) {
+      if (digits === 0 || ++dots > 3) return -1;
+      out = out * 256 + part;
+      part = 0;
+      digits = 0;
+    } else {
+      const d = c - 48;
+      if (d < 0 || d > 9 || ++digits > 3) return -1;
+      part = part * 10 + d;
+      if (part > 255) return -1;
+    }
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return out * 256 + part;
+}
