@@ -1,17 +1,16 @@
 import { SECURITY_EVENT_TYPES, FAILURE_TYPES } from '../domain/types.ts';
 import type { AmiFrame, CallEvent, CallEventType, DomainEvent, Endpoint, SecurityEvent, SecurityEventType } from '../domain/types.ts';
 import { parseAmiAddress, detach } from './remote-address.ts';
-import { TextFrame, lineKind, lineEnd, knownKey, EMPTY_VALUE } from '../sources/ami/framer.ts';
+import { TextFrame, lineEnd } from '../sources/ami/framer.ts';
+import { SecurityEventRecord, clip, scanSecurityText, spanText, TV, SERVICE, ACCOUNT, SESSION, REMOTE, LOCAL, SEVERITY, RESPONSE } from './security-event.ts';
 import { parseEventTV } from './event-time.ts';
 import { attemptKey, AttemptDeduper } from './attempt-key.ts';
 
 // Names map to their constants: downstream Map lookups then compare one pointer, and
 // no event keeps a slice of its frame text alive.
 const SECURITY: ReadonlyMap<string, SecurityEventType> = new Map(SECURITY_EVENT_TYPES.map((t) => [t, t]));
-const SERVICES: ReadonlyMap<string, string> = new Map(['PJSIP', 'SIP', 'AMI', 'IAX2', 'ARI', 'chan_sip', 'TEST'].map((s) => [s, s]));
+
 const CALL: ReadonlySet<string> = new Set<CallEventType>(['Newchannel', 'DialBegin', 'Newexten', 'Hangup', 'CoreShowChannel']);
-/** Header values longer than this are attacker padding: cut, never stored whole. */
-const MAX_FIELD = 256;
 
 export interface NormalizeIssue {
   readonly reason: 'bad-remote-address' | 'missing-field' | 'bad-event-time';
@@ -29,7 +28,6 @@ export interface NormalizerCounters {
   malformed: number;
 }
 
-const clip = (s: string): string => (s.length > MAX_FIELD ? s.slice(0, MAX_FIELD) : s);
 
 /**
  * AMI frames -> typed domain events. Stateful only in two bounded ways: the
@@ -61,10 +59,7 @@ export class Normalizer {
     if (frame instanceof TextFrame) {
       const event = eventOf(frame.text);
       const sec = SECURITY.get(event);
-      if (sec !== undefined) {
-        readSecurityText(frame.text, F);
-        return this.security(sec, F);
-      }
+      if (sec !== undefined) return this.securityFromText(sec, frame.text);
       if (CALL.has(event)) return this.call(event as CallEventType, frame);
       this.counters.ignored++;
       return null;
@@ -79,7 +74,7 @@ export class Normalizer {
     const sec = SECURITY.get(event);
     if (sec !== undefined) {
       readSecurityHeaders(frame.headers, F);
-      return this.security(sec, F);
+      return this.security(sec, F, this.localOf(F.local), F.extra);
     }
     if (CALL.has(event)) return this.call(event as CallEventType, frame);
     this.counters.ignored++;
@@ -98,9 +93,41 @@ export class Normalizer {
     return this.now;
   }
 
-  private security(type: SecurityEventType, f: SecurityFields): SecurityEvent | null {
-    const { tv, service, account, sessionId, remote, local, severity, response } = f;
-    let extra = f.extra;
+  /** The security event of a frame text: fields read in place, only the values kept are sliced. */
+  private securityFromText(type: SecurityEventType, text: string): SecurityEvent | null {
+    const sp = SPANS;
+    scanSecurityText(text, sp);
+    const f = F;
+    f.tv = spanText(text, sp, TV);
+    f.service = sp[SERVICE]! < 0 ? '' : (knownService(text, sp[SERVICE]!, sp[SERVICE + 1]!) ?? clip(spanText(text, sp, SERVICE)));
+    f.account = detach(clip(spanText(text, sp, ACCOUNT)));
+    f.sessionId = clip(spanText(text, sp, SESSION));
+    f.remote = spanText(text, sp, REMOTE);
+    f.severity = sp[SEVERITY]! < 0 ? '' : (knownSeverity(text, sp[SEVERITY]!, sp[SEVERITY + 1]!) ?? spanText(text, sp, SEVERITY));
+    f.response = clip(spanText(text, sp, RESPONSE));
+    // LocalAddress is nearly always the text seen last: compared in place, parsed once.
+    let localEp: Endpoint | null = null;
+    const ls = sp[LOCAL]!;
+    const le = sp[LOCAL + 1]!;
+    if (ls >= 0 && le > ls) {
+      const last = this.lastLocalText;
+      localEp = le - ls === last.length && text.startsWith(last, ls) ? this.lastLocalEp : this.localOf(text.slice(ls, le));
+    }
+    return this.security(type, f, localEp, text);
+  }
+
+  /** The Endpoint of a LocalAddress (memoised: nearly always the same few strings; Endpoints are immutable). */
+  private localOf(local: string): Endpoint | null {
+    if (!local) return null;
+    if (local !== this.lastLocalText) {
+      this.lastLocalText = local;
+      this.lastLocalEp = parseAmiAddress(local);
+    }
+    return this.lastLocalEp;
+  }
+
+  private security(type: SecurityEventType, f: SecurityFields, localEp: Endpoint | null, extra: string | Record<string, string> | undefined): SecurityEvent | null {
+    const { tv, service, account, sessionId, remote, severity, response } = f;
     const remoteEp = parseAmiAddress(remote);
     if (!remoteEp) {
       this.issue({ reason: remote ? 'bad-remote-address' : 'missing-field', event: type, detail: remote ? clip(remote) : 'RemoteAddress' });
@@ -115,20 +142,8 @@ export class Normalizer {
       else this.counters.retransmits++;
     }
     this.counters.security++;
-    // LocalAddress is nearly always the same few strings: parse each once (Endpoints are immutable).
-    let localEp: Endpoint | null = null;
-    if (local) {
-      if (local !== this.lastLocalText) {
-        this.lastLocalText = local;
-        this.lastLocalEp = parseAmiAddress(local);
-      }
-      localEp = this.lastLocalEp;
-    }
-    if (response) (extra ??= {}).Response = response;
-    // Two literals rather than a spread: no temporary object, same key order.
-    return localEp
-      ? { kind: 'security', type, time, service, account, sessionId, remote: remoteEp, local: localEp, severity, attempt, extra: extra ?? EMPTY }
-      : { kind: 'security', type, time, service, account, sessionId, remote: remoteEp, severity, attempt, extra: extra ?? EMPTY };
+    if (typeof extra !== 'string' && response) extra = { ...extra, Response: response };
+    return new SecurityEventRecord(type, time, service, account, sessionId, remoteEp, localEp, severity, attempt, extra, response);
   }
 
   private call(type: CallEventType, frame: AmiFrame): CallEvent | null {
@@ -197,7 +212,8 @@ interface SecurityFields {
   extra: Record<string, string> | undefined;
 }
 
-// One scratch record, refilled per frame: the normalizer is synchronous and never re-entered.
+// Scratch space refilled per frame: the normalizer is synchronous and never re-entered.
+const SPANS = new Int32Array(16);
 const F: SecurityFields = { tv: '', service: '', account: '', sessionId: '', remote: '', local: '', severity: '', response: '', extra: undefined };
 
 function resetFields(f: SecurityFields): void {
@@ -210,7 +226,7 @@ function setField(f: SecurityFields, k: string, v: string): void {
   switch (k) {
     case 'Event': case 'Privilege': case 'EventVersion': break;
     case 'EventTV': f.tv = v; break;
-    case 'Service': f.service = SERVICES.get(v) ?? clip(v); break;
+    case 'Service': f.service = constantAt(SERVICE_NAMES, v, 0, v.length) ?? clip(v); break;
     case 'AccountID': f.account = detach(clip(v)); break;
     case 'SessionID': f.sessionId = clip(v); break;
     case 'RemoteAddress': f.remote = v; break;
@@ -225,23 +241,6 @@ function setField(f: SecurityFields, k: string, v: string): void {
 function readSecurityHeaders(headers: ReadonlyArray<readonly [string, string]>, f: SecurityFields): void {
   resetFields(f);
   for (const [k, v] of headers) setField(f, k, v);
-}
-
-/** readSecurityHeaders on the frame text, without building the header list. */
-function readSecurityText(text: string, f: SecurityFields): void {
-  resetFields(f);
-  const len = text.length;
-  let pos = 0;
-  while (pos < len) {
-    let eol = lineEnd(text, pos);
-    if (eol < 0) eol = len;
-    if (eol > pos) {
-      const sep = lineKind(text, pos, eol);
-      if (sep >= 0) setField(f, knownKey(text, pos, sep) ?? text.slice(pos, sep), text.slice(sep + 2, eol));
-      else if (sep === EMPTY_VALUE) setField(f, text.slice(pos, eol - 1), '');
-    }
-    pos = eol + 2;
-  }
 }
 
 /** The value of the first `Event` header, or ''. */
@@ -259,3 +258,14 @@ function eventOf(text: string): string {
   }
   return '';
 }
+
+const SERVICE_NAMES = ['PJSIP', 'SIP', 'AMI', 'IAX2', 'ARI', 'chan_sip', 'TEST'];
+const SEVERITIES = ['Error', 'Informational'];
+
+/** The constant equal to text[start, end) among `names`, if any: no slice for the common values. */
+function constantAt(names: readonly string[], text: string, start: number, end: number): string | undefined {
+  for (const n of names) if (n.length === end - start && text.startsWith(n, start)) return n;
+  return undefined;
+}
+const knownService = (text: string, start: number, end: number) => constantAt(SERVICE_NAMES, text, start, end);
+const knownSeverity = (text: string, start: number, end: number) => constantAt(SEVERITIES, text, start, end);

@@ -139,7 +139,12 @@ describe('resilience: hot-path fast paths give the original results', () => {
         const byHeaders = new Normalizer(undefined, { clock });
         for (const [ev, lines] of frames) {
           const text = [ev, ...lines].join('\r\n');
-          assert.deepEqual(byText.normalize(new TextFrame(text)), byHeaders.normalize({ headers: parseHeaderLines(text) }));
+          const a = byText.normalize(new TextFrame(text));
+          const b = byHeaders.normalize({ headers: parseHeaderLines(text) });
+          assert.deepEqual(a, b);
+          // extra is read from the text on demand: compare it, and the JSON, explicitly.
+          assert.deepEqual(a?.extra, b?.extra);
+          assert.deepEqual(JSON.parse(JSON.stringify(a)), JSON.parse(JSON.stringify(b)));
         }
         assert.deepEqual(byText.counters, byHeaders.counters);
       }),
