@@ -67,7 +67,7 @@ function mix(s: string): void {
  * event time: a hash set in two typed arrays (open addressing), so a key
  * costs 16 bytes and a lookup touches one or two cache lines. An expired
  * entry is a free cell to the next insert; a rebuild keeps only live ones.
- * Past `maxKeys` live keys the oldest tenth (by expiry, estimated from a
+ * Past `maxKeys` live keys the oldest quarter (by expiry, estimated from a
  * sample) is dropped: memory stays bounded under a flood of unique keys.
  */
 export class AttemptDeduper {
@@ -126,13 +126,13 @@ export class AttemptDeduper {
     return this.count;
   }
 
-  /** Keeps the live keys (at most 90 % of maxKeys: the latest to expire) in a table sized for them. */
+  /** Keeps the live keys (at most KEEP of maxKeys: the latest to expire) in a table sized for them. */
   private rebuild(now: number): void {
     const oldKeys = this.keys;
     const oldUntil = this.until;
     let live = 0;
     for (let i = 0; i < oldUntil.length; i++) if (oldUntil[i]! >= now) live++;
-    const cutoff = live > this.maxKeys * 0.9 ? this.cutoffFor(oldUntil, now, live) : now;
+    const cutoff = live > this.maxKeys * KEEP ? this.cutoffFor(oldUntil, now, live) : now;
     let cells = this.minCells;
     while (cells * 3 < Math.min(live, this.maxKeys) * 6) cells *= 2; // at most half full
     const keys = new Float64Array(cells);
@@ -155,17 +155,20 @@ export class AttemptDeduper {
     this.count = count;
   }
 
-  /** An expiry time keeping about 90 % of maxKeys of the `live` keys, estimated from a sample. */
+  /** An expiry time keeping about KEEP of maxKeys of the `live` keys, estimated from a sample. */
   private cutoffFor(until: Float64Array, now: number, live: number): number {
     const sample: number[] = [];
     const step = Math.max(1, Math.floor(until.length / 4096));
     for (let i = 0; i < until.length; i += step) if (until[i]! >= now) sample.push(until[i]!);
     if (sample.length === 0) return now;
     sample.sort((a, b) => a - b);
-    const drop = 1 - (this.maxKeys * 0.9) / live;
+    const drop = 1 - (this.maxKeys * KEEP) / live;
     return sample[Math.min(sample.length - 1, Math.max(0, Math.ceil(drop * sample.length)))]!;
   }
 }
+
+/** Share of maxKeys a rebuild at the cap keeps: the next one is a quarter of the cap of inserts away. */
+const KEEP = 0.75;
 
 /** Mixes the 53-bit key into 32 bits for the cell index. */
 function spread(key: number): number {

@@ -21,6 +21,12 @@ export function parseEventTV(text: string): number {
 let lastPrefix = '';
 let lastBase = 0;
 
+/** text starts with prefix, compared by char codes (cheaper than a startsWith call here). */
+function samePrefix(text: string, prefix: string): boolean {
+  for (let i = prefix.length - 1; i >= 0; i--) if (text.charCodeAt(i) !== prefix.charCodeAt(i)) return false;
+  return true;
+}
+
 function digits(text: string, from: number, n: number): number {
   let v = 0;
   for (let i = from; i < from + n; i++) {
@@ -40,7 +46,7 @@ function fastEventTV(text: string): number {
   const om = digits(text, 26, 2);
   if (frac < 0 || oh < 0 || om < 0 || (sign !== 0x2b && sign !== 0x2d)) return NaN;
   let base: number;
-  if (lastPrefix !== '' && text.startsWith(lastPrefix)) base = lastBase;
+  if (lastPrefix !== '' && samePrefix(text, lastPrefix)) base = lastBase;
   else {
     if (text.charCodeAt(4) !== 0x2d || text.charCodeAt(7) !== 0x2d || text.charCodeAt(10) !== 0x54 || text.charCodeAt(13) !== 0x3a || text.charCodeAt(16) !== 0x3a) return NaN;
     const y = digits(text, 0, 4), mo = digits(text, 5, 2), d = digits(text, 8, 2);

@@ -1,6 +1,6 @@
 import { SECURITY_EVENT_TYPES, FAILURE_TYPES } from '../domain/types.ts';
 import type { AmiFrame, CallEvent, CallEventType, DomainEvent, Endpoint, SecurityEvent, SecurityEventType } from '../domain/types.ts';
-import { parseAmiAddress, detach } from './remote-address.ts';
+import { parseAmiAddress, parseIpv4AddressAt, detach } from './remote-address.ts';
 import { TextFrame, lineEnd } from '../sources/ami/framer.ts';
 import { SecurityEventRecord, clip, scanSecurityText, spanText, TV, SERVICE, ACCOUNT, SESSION, REMOTE, LOCAL, SEVERITY, RESPONSE } from './security-event.ts';
 import { parseEventTV } from './event-time.ts';
@@ -102,7 +102,9 @@ export class Normalizer {
     f.service = sp[SERVICE]! < 0 ? '' : (knownService(text, sp[SERVICE]!, sp[SERVICE + 1]!) ?? clip(spanText(text, sp, SERVICE)));
     f.account = detach(clip(spanText(text, sp, ACCOUNT)));
     f.sessionId = clip(spanText(text, sp, SESSION));
-    f.remote = spanText(text, sp, REMOTE);
+    // The common IPv4 form is parsed in place; anything else from its text.
+    const remoteEp = sp[REMOTE]! < 0 ? undefined : parseIpv4AddressAt(text, sp[REMOTE]!, sp[REMOTE + 1]!);
+    f.remote = remoteEp === undefined ? spanText(text, sp, REMOTE) : '';
     f.severity = sp[SEVERITY]! < 0 ? '' : (knownSeverity(text, sp[SEVERITY]!, sp[SEVERITY + 1]!) ?? spanText(text, sp, SEVERITY));
     f.response = clip(spanText(text, sp, RESPONSE));
     // LocalAddress is nearly always the text seen last: compared in place, parsed once.
@@ -113,7 +115,7 @@ export class Normalizer {
       const last = this.lastLocalText;
       localEp = le - ls === last.length && text.startsWith(last, ls) ? this.lastLocalEp : this.localOf(text.slice(ls, le));
     }
-    return this.security(type, f, localEp, text);
+    return this.security(type, f, localEp, text, remoteEp);
   }
 
   /** The Endpoint of a LocalAddress (memoised: nearly always the same few strings; Endpoints are immutable). */
@@ -126,9 +128,9 @@ export class Normalizer {
     return this.lastLocalEp;
   }
 
-  private security(type: SecurityEventType, f: SecurityFields, localEp: Endpoint | null, extra: string | Record<string, string> | undefined): SecurityEvent | null {
+  private security(type: SecurityEventType, f: SecurityFields, localEp: Endpoint | null, extra: string | Record<string, string> | undefined, parsed?: Endpoint): SecurityEvent | null {
     const { tv, service, account, sessionId, remote, severity, response } = f;
-    const remoteEp = parseAmiAddress(remote);
+    const remoteEp = parsed ?? parseAmiAddress(remote);
     if (!remoteEp) {
       this.issue({ reason: remote ? 'bad-remote-address' : 'missing-field', event: type, detail: remote ? clip(remote) : 'RemoteAddress' });
       return null;

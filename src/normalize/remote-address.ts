@@ -83,3 +83,53 @@ function isDottedQuad(ip: string): boolean {
 export function detach(s: string): string {
   return s.length < 13 ? s : (' ' + s).slice(1);
 }
+
+const TRANSPORT_AT: readonly Transport[] = ['UDP', 'TCP', 'TLS', 'WSS', 'WS'];
+
+/**
+ * parseAmiAddress(text.slice(start, end)) for the common `IPV4/<TRANSPORT>/<a.b.c.d>/<port>`
+ * form, read in place: only the address is sliced. Returns undefined when the text is
+ * anything else, and the caller falls back to parseAmiAddress, so results never differ.
+ */
+export function parseIpv4AddressAt(text: string, start: number, end: number): Endpoint | undefined {
+  if (end - start > 80 || end - start < 17) return undefined;
+  if (text.charCodeAt(start) !== 0x49 || text.charCodeAt(start + 1) !== 0x50 || text.charCodeAt(start + 2) !== 0x56 || text.charCodeAt(start + 3) !== 0x34 || text.charCodeAt(start + 4) !== 0x2f) return undefined;
+  let pos = start + 5;
+  let transport: Transport | undefined;
+  for (const t of TRANSPORT_AT) {
+    let ok = true;
+    for (let i = 0; i < t.length && ok; i++) ok = text.charCodeAt(pos + i) === t.charCodeAt(i);
+    if (ok && text.charCodeAt(pos + t.length) === 0x2f) {
+      transport = t;
+      break;
+    }
+  }
+  if (transport === undefined) return undefined;
+  pos += transport.length + 1;
+  const ipStart = pos;
+  // Four octets, 0-255, no leading zeros (what net.isIPv4 accepts).
+  for (let part = 0; part < 4; part++) {
+    const first = pos;
+    let v = 0;
+    while (pos < end) {
+      const c = text.charCodeAt(pos) - 48;
+      if (c < 0 || c > 9) break;
+      v = v * 10 + c;
+      pos++;
+    }
+    const len = pos - first;
+    if (len === 0 || len > 3 || v > 255 || (len > 1 && text.charCodeAt(first) === 48)) return undefined;
+    if (text.charCodeAt(pos) !== (part < 3 ? 0x2e : 0x2f)) return undefined;
+    pos++;
+  }
+  const ipEnd = pos - 1;
+  let port = 0;
+  const portStart = pos;
+  for (; pos < end; pos++) {
+    const c = text.charCodeAt(pos) - 48;
+    if (c < 0 || c > 9) return undefined;
+    port = port * 10 + c;
+  }
+  if (pos - portStart < 1 || pos - portStart > 5 || port > 65535) return undefined;
+  return { family: 4, transport, ip: detach(text.slice(ipStart, ipEnd)), port };
+}

@@ -66,21 +66,30 @@ export const RESPONSE = 14;
 const SKIP = -2;
 const OTHER = -1;
 
+/** text[pos, pos + key.length) === key, by char codes (startsWith costs a builtin call per key). */
+function keyAt(text: string, pos: number, key: string): boolean {
+  for (let i = 0; i < key.length; i++) if (text.charCodeAt(pos + i) !== key.charCodeAt(i)) return false;
+  return true;
+}
+
 /** Which field a key names: a span index, SKIP (read nowhere) or OTHER (goes to extra). */
 function fieldOf(text: string, pos: number, end: number): number {
+  const c = text.charCodeAt(pos);
   switch (end - pos) {
     case 5:
-      return text.startsWith('Event', pos) ? SKIP : OTHER;
+      return c === 0x45 && keyAt(text, pos, 'Event') ? SKIP : OTHER;
     case 7:
-      return text.startsWith('EventTV', pos) ? TV : text.startsWith('Service', pos) ? SERVICE : OTHER;
+      return c === 0x45 ? (keyAt(text, pos, 'EventTV') ? TV : OTHER) : c === 0x53 && keyAt(text, pos, 'Service') ? SERVICE : OTHER;
     case 8:
-      return text.startsWith('Severity', pos) ? SEVERITY : text.startsWith('Response', pos) ? RESPONSE : OTHER;
+      return c === 0x53 ? (keyAt(text, pos, 'Severity') ? SEVERITY : OTHER) : c === 0x52 && keyAt(text, pos, 'Response') ? RESPONSE : OTHER;
     case 9:
-      return text.startsWith('AccountID', pos) ? ACCOUNT : text.startsWith('SessionID', pos) ? SESSION : text.startsWith('Privilege', pos) ? SKIP : OTHER;
+      if (c === 0x41) return keyAt(text, pos, 'AccountID') ? ACCOUNT : OTHER;
+      if (c === 0x53) return keyAt(text, pos, 'SessionID') ? SESSION : OTHER;
+      return c === 0x50 && keyAt(text, pos, 'Privilege') ? SKIP : OTHER;
     case 12:
-      return text.startsWith('LocalAddress', pos) ? LOCAL : text.startsWith('EventVersion', pos) ? SKIP : OTHER;
+      return c === 0x4c ? (keyAt(text, pos, 'LocalAddress') ? LOCAL : OTHER) : c === 0x45 && keyAt(text, pos, 'EventVersion') ? SKIP : OTHER;
     case 13:
-      return text.startsWith('RemoteAddress', pos) ? REMOTE : OTHER;
+      return c === 0x52 && keyAt(text, pos, 'RemoteAddress') ? REMOTE : OTHER;
     default:
       return OTHER;
   }

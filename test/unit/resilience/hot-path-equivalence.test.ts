@@ -10,7 +10,7 @@ import { parseEventTV } from '../../../src/normalize/event-time.ts';
 import { Normalizer } from '../../../src/normalize/normalizer.ts';
 import { TextFrame, parseHeaderLines, lineKind, EMPTY_VALUE } from '../../../src/sources/ami/framer.ts';
 import { FIXTURES } from '../../helpers/fixtures.ts';
-import { parseAmiAddress } from '../../../src/normalize/remote-address.ts';
+import { parseAmiAddress, parseIpv4AddressAt } from '../../../src/normalize/remote-address.ts';
 import { Subject, VirtualTimeScheduler } from 'rxjs';
 import { createRuleEngine } from '../../../src/detect/detector.ts';
 import { loadConfig, DEFAULT_CONFIG_PATH } from '../../../src/config/load.ts';
@@ -78,6 +78,10 @@ describe('resilience: hot-path fast paths give the original results', () => {
     fc.assert(
       fc.property(fc.oneof(addr.map(([f, t, ip, p]) => `${f}/${t}/${ip}/${p}`), fc.string({ maxLength: 90 })), (text) => {
         assert.deepEqual(parseAmiAddress(text), refAddress(text), text);
+        // The in-place IPv4 reader answers the same, or leaves it to parseAmiAddress.
+        const pad = `x${text}yy`;
+        const inPlace = parseIpv4AddressAt(pad, 1, 1 + text.length);
+        if (inPlace !== undefined) assert.deepEqual(inPlace, refAddress(text), text);
       }),
       { numRuns: 20_000, seed: 12 },
     );
