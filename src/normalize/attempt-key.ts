@@ -77,6 +77,8 @@ export class AttemptDeduper {
   private mask: number;
   /** Cells holding a key, expired or not. */
   private count = 0;
+  private spareKeys: Float64Array | undefined;
+  private spareUntil: Float64Array | undefined;
 
   constructor(
     private readonly ttlMs = 32_000,
@@ -135,8 +137,17 @@ export class AttemptDeduper {
     const cutoff = live > this.maxKeys * KEEP ? this.cutoffFor(oldUntil, now, live) : now;
     let cells = this.minCells;
     while (cells * 3 < Math.min(live, this.maxKeys) * 6) cells *= 2; // at most half full
-    const keys = new Float64Array(cells);
-    const until = new Float64Array(cells);
+    // At the cap a rebuild comes every few thousand inserts at the same size: swap with
+    // a spare pair instead of allocating 2 x 8 bytes a cell each time.
+    let keys: Float64Array;
+    let until: Float64Array;
+    if (this.spareKeys !== undefined && this.spareKeys.length === cells) {
+      keys = this.spareKeys.fill(0);
+      until = this.spareUntil!.fill(0);
+    } else {
+      keys = new Float64Array(cells);
+      until = new Float64Array(cells);
+    }
     const mask = cells - 1;
     let count = 0;
     for (let i = 0; i < oldUntil.length; i++) {
@@ -149,6 +160,9 @@ export class AttemptDeduper {
       until[j] = u;
       if (++count >= cells >>> 1) break; // cannot happen with the cutoff; a bound all the same
     }
+    const sameSize = oldUntil.length === cells;
+    this.spareKeys = sameSize ? oldKeys : undefined;
+    this.spareUntil = sameSize ? oldUntil : undefined;
     this.keys = keys;
     this.until = until;
     this.mask = mask;
