@@ -23,7 +23,7 @@ export interface Config {
   readonly trunks: { readonly discover: boolean; readonly addresses: readonly string[] };
   readonly bans: { readonly durationsMs: readonly number[]; readonly offenceWindowMs: number; readonly accountBlockMs: number };
   readonly rules: readonly DetectionRule[];
-  /** Bound on the keys (sources, accounts, ranges) one grouping, so one rule, tracks; the oldest go first, with a second chance for keys seen again. */
+  /** Bound on the keys (sources, accounts, ranges) one grouping, so one rule, tracks; keys seen again since the eviction hand passed are spared once. */
   readonly maxKeysPerRule: number;
   readonly firewall: {
     readonly backend: 'nftables' | 'iptables' | 'none';
