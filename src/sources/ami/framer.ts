@@ -427,12 +427,12 @@ export function lineKind(text: string, pos: number, eol: number): number {
 }
 
 /**
- * Lines split on CRLF only: a bare LF stays inside its value, so a value
- * cannot smuggle in a fake header line. Malformed lines are skipped (the
- * framer reported them when the frame came in).
+ * Calls `each(keyStart, keyEnd, valueStart, valueEnd)` for every well-formed
+ * header line of a frame text. Lines split on CRLF only: a bare LF stays
+ * inside its value, so a value cannot smuggle in a fake header line.
+ * Malformed lines are skipped (the framer reported them when the frame came in).
  */
-export function parseHeaderLines(text: string): Array<readonly [string, string]> {
-  const headers: Array<readonly [string, string]> = [];
+export function forEachHeader(text: string, each: (ks: number, ke: number, vs: number, ve: number) => void): void {
   const len = text.length;
   let pos = 0;
   while (pos < len) {
@@ -440,11 +440,17 @@ export function parseHeaderLines(text: string): Array<readonly [string, string]>
     if (eol < 0) eol = len;
     if (eol > pos) {
       const sep = lineKind(text, pos, eol);
-      if (sep >= 0) headers.push([knownKey(text, pos, sep) ?? text.slice(pos, sep), text.slice(sep + 2, eol)]);
-      else if (sep === EMPTY_VALUE) headers.push([text.slice(pos, eol - 1), '']);
+      if (sep >= 0) each(pos, sep, sep + 2, eol);
+      else if (sep === EMPTY_VALUE) each(pos, eol - 1, eol, eol);
     }
     pos = eol + 2;
   }
+}
+
+/** The [key, value] list of a frame text (known keys reuse their constant). */
+export function parseHeaderLines(text: string): Array<readonly [string, string]> {
+  const headers: Array<readonly [string, string]> = [];
+  forEachHeader(text, (ks, ke, vs, ve) => headers.push([knownKey(text, ks, ke) ?? text.slice(ks, ke), text.slice(vs, ve)]));
   return headers;
 }
 
