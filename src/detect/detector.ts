@@ -125,7 +125,7 @@ class Group {
 
   /**
    * Finds (or makes) the event's key: sets `key` and `slot`. At the cap a
-   * tenth of the keys go first (KeyTable.evictOldest).
+   * tenth of the keys are evicted first (KeyTable.evict).
    */
   locate(ev: SecurityEvent): void {
     const now = ev.time;
@@ -136,7 +136,7 @@ class Group {
     const text = num >= 0 ? undefined : this.keyOf.key(ev);
     let slot = text === undefined ? table.getNum(num) : (table.get(text) ?? -1);
     if (slot < 0) {
-      if (table.size >= this.maxKeys) table.evictOldest();
+      if (table.size >= this.maxKeys) table.evict();
       slot = table.insert(text ?? this.keyOf.key(ev), num);
     } else {
       table.touch(slot);

@@ -101,7 +101,7 @@ export class KeyTable {
    * slots, and a key seen again since the hand last passed is spared once.
    * One-shot spoofed sources go; a source that keeps trying stays tracked.
    */
-  evictOldest(): void {
+  evict(): void {
     let n = Math.max(1, Math.floor(this.size / 10));
     // Two turns at most: the first clears every second chance.
     for (let steps = 2 * this.used; n > 0 && steps > 0; steps--) {
