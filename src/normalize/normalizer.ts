@@ -28,7 +28,6 @@ export interface NormalizerCounters {
   malformed: number;
 }
 
-
 /**
  * AMI frames -> typed domain events. Stateful only in two bounded ways: the
  * latest event time (for events without EventTV) and the retransmit deduper.
@@ -144,7 +143,6 @@ export class Normalizer {
       else this.counters.retransmits++;
     }
     this.counters.security++;
-    if (typeof extra !== 'string' && response) extra = { ...extra, Response: response };
     return new SecurityEventRecord(type, time, service, account, sessionId, remoteEp, localEp, severity, attempt, extra, response);
   }
 

@@ -1,5 +1,5 @@
 import type { Endpoint, SecurityEvent, SecurityEventType } from '../domain/types.ts';
-import { EMPTY_VALUE, knownKey, lineEnd, lineKind } from '../sources/ami/framer.ts';
+import { EMPTY_VALUE, forEachHeader, knownKey, lineEnd, lineKind } from '../sources/ami/framer.ts';
 
 /** Header values longer than this are attacker padding: cut, never stored whole. */
 export const MAX_FIELD = 256;
@@ -27,7 +27,7 @@ export class SecurityEventRecord implements SecurityEvent {
     local: Endpoint | null,
     readonly severity: string,
     readonly attempt: boolean,
-    /** The frame text (extra read from it on demand), or the extra record itself. */
+    /** The frame text (extra read from it on demand), or the other headers as a record. */
     extra: string | Readonly<Record<string, string>> | undefined,
     response = '',
   ) {
@@ -35,7 +35,7 @@ export class SecurityEventRecord implements SecurityEvent {
     if (typeof extra === 'string') {
       this.#text = extra;
       this.#response = response;
-    } else this.#extra = extra ?? EMPTY;
+    } else this.#extra = withResponse(extra, response);
   }
 
   #response = '';
@@ -96,25 +96,10 @@ function fieldOf(text: string, pos: number, end: number): number {
 }
 
 /**
- * Calls `each(keyStart, keyEnd, valueStart, valueEnd)` for every well-formed
- * line of a frame text, as the header list would hold them.
+ * Fills `spans` with where each field's value is (the last of a repeated key
+ * wins). The line walk of forEachHeader, written out: this runs for every
+ * security event, and a callback per line is what it avoids.
  */
-function forEachHeader(text: string, each: (ks: number, ke: number, vs: number, ve: number) => void): void {
-  const len = text.length;
-  let pos = 0;
-  while (pos < len) {
-    let eol = lineEnd(text, pos);
-    if (eol < 0) eol = len;
-    if (eol > pos) {
-      const sep = lineKind(text, pos, eol);
-      if (sep >= 0) each(pos, sep, sep + 2, eol);
-      else if (sep === EMPTY_VALUE) each(pos, eol - 1, eol, eol);
-    }
-    pos = eol + 2;
-  }
-}
-
-/** Fills `spans` with where each field's value is (the last of a repeated key wins). */
 export function scanSecurityText(text: string, spans: Int32Array): void {
   spans.fill(-1);
   const len = text.length;
@@ -150,6 +135,11 @@ function extraFromText(text: string, response: string): Readonly<Record<string, 
     if (fieldOf(text, ks, ke) !== OTHER) return;
     (extra ??= {})[knownKey(text, ks, ke) ?? text.slice(ks, ke)] = clip(text.slice(vs, ve));
   });
-  if (response) (extra ??= {}).Response = response;
+  return withResponse(extra, response);
+}
+
+/** extra as events carry it: the other headers, then Response (when not empty). */
+function withResponse(extra: Readonly<Record<string, string>> | undefined, response: string): Readonly<Record<string, string>> {
+  if (response) return { ...extra, Response: response };
   return extra ?? EMPTY;
 }
