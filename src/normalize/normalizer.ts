@@ -1,8 +1,9 @@
 import { SECURITY_EVENT_TYPES, FAILURE_TYPES } from '../domain/types.ts';
 import type { AmiFrame, CallEvent, CallEventType, DomainEvent, Endpoint, SecurityEvent, SecurityEventType } from '../domain/types.ts';
 import { parseAmiAddress, parseIpv4AddressAt, detach } from './remote-address.ts';
-import { TextFrame, lineEnd } from '../sources/ami/framer.ts';
-import { SecurityEventRecord, clip, scanSecurityText, spanText, TV, SERVICE, ACCOUNT, SESSION, REMOTE, LOCAL, SEVERITY, RESPONSE } from './security-event.ts';
+import { TextFrame } from '../sources/ami/framer.ts';
+import { SPAN_WIDTH, EVENT, TV, SERVICE, ACCOUNT, SESSION, REMOTE, LOCAL, SEVERITY, RESPONSE } from '../sources/ami/header-index.ts';
+import { SecurityEventRecord, clip, scanSecurityText, spanText } from './security-event.ts';
 import { parseEventTV } from './event-time.ts';
 import { attemptKey, AttemptDeduper } from './attempt-key.ts';
 
@@ -56,9 +57,17 @@ export class Normalizer {
   normalize(frame: AmiFrame): DomainEvent | null {
     this.counters.frames++;
     if (frame instanceof TextFrame) {
-      const event = eventOf(frame.text);
+      // Indexed by the framer as it found the frame; a frame made elsewhere is indexed here.
+      let sp = frame.index;
+      let at = frame.at;
+      if (sp === undefined) {
+        scanSecurityText(frame.text, SPANS);
+        sp = SPANS;
+        at = 0;
+      }
+      const event = spanText(frame.text, sp, at, EVENT);
       const sec = SECURITY.get(event);
-      if (sec !== undefined) return this.securityFromText(sec, frame.text);
+      if (sec !== undefined) return this.securityFromText(sec, frame.text, sp, at);
       if (CALL.has(event)) return this.call(event as CallEventType, frame);
       this.counters.ignored++;
       return null;
@@ -93,23 +102,24 @@ export class Normalizer {
   }
 
   /** The security event of a frame text: fields read in place, only the values kept are sliced. */
-  private securityFromText(type: SecurityEventType, text: string): SecurityEvent | null {
-    const sp = SPANS;
-    scanSecurityText(text, sp);
+  private securityFromText(type: SecurityEventType, text: string, sp: Int32Array, at: number): SecurityEvent | null {
     const f = F;
-    f.tv = spanText(text, sp, TV);
-    f.service = sp[SERVICE]! < 0 ? '' : (knownService(text, sp[SERVICE]!, sp[SERVICE + 1]!) ?? clip(spanText(text, sp, SERVICE)));
-    f.account = detach(clip(spanText(text, sp, ACCOUNT)));
-    f.sessionId = clip(spanText(text, sp, SESSION));
+    f.tv = spanText(text, sp, at, TV);
+    const ss = sp[at + SERVICE]!;
+    f.service = ss < 0 ? '' : (knownService(text, ss, sp[at + SERVICE + 1]!) ?? clip(spanText(text, sp, at, SERVICE)));
+    f.account = detach(clip(spanText(text, sp, at, ACCOUNT)));
+    f.sessionId = clip(spanText(text, sp, at, SESSION));
     // The common IPv4 form is parsed in place; anything else from its text.
-    const remoteEp = sp[REMOTE]! < 0 ? undefined : parseIpv4AddressAt(text, sp[REMOTE]!, sp[REMOTE + 1]!);
-    f.remote = remoteEp === undefined ? spanText(text, sp, REMOTE) : '';
-    f.severity = sp[SEVERITY]! < 0 ? '' : (knownSeverity(text, sp[SEVERITY]!, sp[SEVERITY + 1]!) ?? spanText(text, sp, SEVERITY));
-    f.response = clip(spanText(text, sp, RESPONSE));
+    const rs = sp[at + REMOTE]!;
+    const remoteEp = rs < 0 ? undefined : parseIpv4AddressAt(text, rs, sp[at + REMOTE + 1]!);
+    f.remote = remoteEp === undefined ? spanText(text, sp, at, REMOTE) : '';
+    const vs = sp[at + SEVERITY]!;
+    f.severity = vs < 0 ? '' : (knownSeverity(text, vs, sp[at + SEVERITY + 1]!) ?? spanText(text, sp, at, SEVERITY));
+    f.response = clip(spanText(text, sp, at, RESPONSE));
     // LocalAddress is nearly always the text seen last: compared in place, parsed once.
     let localEp: Endpoint | null = null;
-    const ls = sp[LOCAL]!;
-    const le = sp[LOCAL + 1]!;
+    const ls = sp[at + LOCAL]!;
+    const le = sp[at + LOCAL + 1]!;
     if (ls >= 0 && le > ls) {
       const last = this.lastLocalText;
       localEp = le - ls === last.length && text.startsWith(last, ls) ? this.lastLocalEp : this.localOf(text.slice(ls, le));
@@ -213,7 +223,7 @@ interface SecurityFields {
 }
 
 // Scratch space refilled per frame: the normalizer is synchronous and never re-entered.
-const SPANS = new Int32Array(16);
+const SPANS = new Int32Array(SPAN_WIDTH);
 const F: SecurityFields = { tv: '', service: '', account: '', sessionId: '', remote: '', local: '', severity: '', response: '', extra: undefined };
 
 function resetFields(f: SecurityFields): void {
@@ -241,22 +251,6 @@ function setField(f: SecurityFields, k: string, v: string): void {
 function readSecurityHeaders(headers: ReadonlyArray<readonly [string, string]>, f: SecurityFields): void {
   resetFields(f);
   for (const [k, v] of headers) setField(f, k, v);
-}
-
-/** The value of the first `Event` header, or ''. */
-function eventOf(text: string): string {
-  const len = text.length;
-  let pos = 0;
-  while (pos < len) {
-    let eol = lineEnd(text, pos);
-    if (eol < 0) eol = len;
-    if (eol - pos >= 5 && text.startsWith('Event', pos)) {
-      if (eol - pos >= 7 && text.charCodeAt(pos + 5) === 0x3a && text.charCodeAt(pos + 6) === 0x20) return text.slice(pos + 7, eol);
-      if (eol - pos === 6 && text.charCodeAt(pos + 5) === 0x3a) return '';
-    }
-    pos = eol + 2;
-  }
-  return '';
 }
 
 const SERVICE_NAMES = ['PJSIP', 'SIP', 'AMI', 'IAX2', 'ARI', 'chan_sip', 'TEST'];

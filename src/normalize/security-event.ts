@@ -1,5 +1,6 @@
 import type { Endpoint, SecurityEvent, SecurityEventType } from '../domain/types.ts';
-import { EMPTY_VALUE, forEachHeader, knownKey, lineEnd, lineKind } from '../sources/ami/framer.ts';
+import { forEachHeader, knownKey } from '../sources/ami/framer.ts';
+import { OTHER, fieldOf, walkFrame } from '../sources/ami/header-index.ts';
 
 /** Header values longer than this are attacker padding: cut, never stored whole. */
 export const MAX_FIELD = 256;
@@ -54,78 +55,18 @@ export class SecurityEventRecord implements SecurityEvent {
   }
 }
 
-// Field spans in SPANS: [start, end) pairs, -1 when the header is absent.
-export const TV = 0;
-export const SERVICE = 2;
-export const ACCOUNT = 4;
-export const SESSION = 6;
-export const REMOTE = 8;
-export const LOCAL = 10;
-export const SEVERITY = 12;
-export const RESPONSE = 14;
-const SKIP = -2;
-const OTHER = -1;
-
-/** text[pos, pos + key.length) === key, by char codes (startsWith costs a builtin call per key). */
-function keyAt(text: string, pos: number, key: string): boolean {
-  for (let i = 0; i < key.length; i++) if (text.charCodeAt(pos + i) !== key.charCodeAt(i)) return false;
-  return true;
-}
-
-/** Which field a key names: a span index, SKIP (read nowhere) or OTHER (goes to extra). */
-function fieldOf(text: string, pos: number, end: number): number {
-  const c = text.charCodeAt(pos);
-  switch (end - pos) {
-    case 5:
-      return c === 0x45 && keyAt(text, pos, 'Event') ? SKIP : OTHER;
-    case 7:
-      return c === 0x45 ? (keyAt(text, pos, 'EventTV') ? TV : OTHER) : c === 0x53 && keyAt(text, pos, 'Service') ? SERVICE : OTHER;
-    case 8:
-      return c === 0x53 ? (keyAt(text, pos, 'Severity') ? SEVERITY : OTHER) : c === 0x52 && keyAt(text, pos, 'Response') ? RESPONSE : OTHER;
-    case 9:
-      if (c === 0x41) return keyAt(text, pos, 'AccountID') ? ACCOUNT : OTHER;
-      if (c === 0x53) return keyAt(text, pos, 'SessionID') ? SESSION : OTHER;
-      return c === 0x50 && keyAt(text, pos, 'Privilege') ? SKIP : OTHER;
-    case 12:
-      return c === 0x4c ? (keyAt(text, pos, 'LocalAddress') ? LOCAL : OTHER) : c === 0x45 && keyAt(text, pos, 'EventVersion') ? SKIP : OTHER;
-    case 13:
-      return c === 0x52 && keyAt(text, pos, 'RemoteAddress') ? REMOTE : OTHER;
-    default:
-      return OTHER;
-  }
-}
-
 /**
- * Fills `spans` with where each field's value is (the last of a repeated key
- * wins). The line walk of forEachHeader, written out: this runs for every
- * security event, and a callback per line is what it avoids.
+ * Fills `spans` (from 0) with where each field's value is in a frame text made
+ * elsewhere than the framer (which indexes its frames as it finds them).
  */
 export function scanSecurityText(text: string, spans: Int32Array): void {
-  spans.fill(-1);
-  const len = text.length;
-  let pos = 0;
-  while (pos < len) {
-    let eol = lineEnd(text, pos);
-    if (eol < 0) eol = len;
-    if (eol > pos) {
-      const sep = lineKind(text, pos, eol);
-      if (sep >= 0 || sep === EMPTY_VALUE) {
-        const keyEnd = sep >= 0 ? sep : eol - 1;
-        const f = fieldOf(text, pos, keyEnd);
-        if (f >= 0) {
-          spans[f] = sep >= 0 ? sep + 2 : eol;
-          spans[f + 1] = eol;
-        }
-      }
-    }
-    pos = eol + 2;
-  }
+  walkFrame(text, 0, spans, 0, true);
 }
 
-/** The value of a span, or ''. */
-export function spanText(text: string, spans: Int32Array, f: number): string {
-  const s = spans[f]!;
-  return s < 0 ? '' : text.slice(s, spans[f + 1]!);
+/** The value of span `f` of the index at `at`, or ''. */
+export function spanText(text: string, spans: Int32Array, at: number, f: number): string {
+  const s = spans[at + f]!;
+  return s < 0 ? '' : text.slice(s, spans[at + f + 1]!);
 }
 
 /** The headers no field takes, as the header path collects them, then Response. */

@@ -5,8 +5,11 @@
 // bounded by `maxFrameBytes`: an oversize frame is dropped while it streams
 // in (only the last 3 bytes are kept, to spot the terminator), then the
 // framer resynchronises at the next `\r\n\r\n`.
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import type { AmiFrame } from '../../domain/types.ts';
+import { BAD, EMPTY_VALUE, SPAN_WIDTH, lineEnd, lineKind, walkFrame, walked } from './header-index.ts';
+
+export { EMPTY_VALUE, lineEnd, lineKind } from './header-index.ts';
 
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
 
@@ -60,6 +63,15 @@ const END_COMMAND_STR = '--END COMMAND--';
 const FOLLOWS_HEADERS = new Set(['response', 'privilege', 'actionid', 'message', 'server']);
 /** A greeting line longer than this is not a greeting. */
 const MAX_GREETING_BYTES = 256;
+/** Chunks shorter than this take the byte search: a string of the chunk is not worth making. */
+const FAST_MIN = 64;
+/** Frames one index pool holds: one allocation per this many frames. */
+const POOL_FRAMES = 256;
+
+/** s[from, to) as a string of its own (flat), not a slice holding `s` alive. */
+function copyOf(s: string, from: number, to: number): string {
+  return to - from < 13 ? s.slice(from, to) : (' ' + s.slice(from, to)).slice(1);
+}
 
 export class AmiFramer {
   readonly stats: FramerStats = {
@@ -85,6 +97,9 @@ export class AmiFramer {
   private discarding = false;
   private discardCount = 0;
   private out: AmiFrame[] = [];
+  // Header spans of the frames made, SPAN_WIDTH per frame; frames keep their pool.
+  private pool = new Int32Array(SPAN_WIDTH * POOL_FRAMES);
+  private poolUsed = 0;
 
   constructor(options: FramerOptions = {}) {
     this.max = Math.max(16, options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
@@ -158,6 +173,10 @@ export class AmiFramer {
   /** Zero-copy scan of `chunk` from `pos`, no partial frame pending. */
   private scan(chunk: Buffer, pos: number): void {
     const len = chunk.length;
+    // Plain ASCII (what Asterisk sends unless an attacker's text is in it): the
+    // chunk is read as one string, and each frame's end and header index come
+    // from one walk over its lines. Anything else takes the byte search below.
+    if (len - pos >= FAST_MIN && isAscii(chunk)) pos = this.scanText(chunk, pos);
     while (pos < len) {
       const end = this.findEnd(chunk, pos, pos, pos + this.max);
       if (end < 0) break;
@@ -169,6 +188,43 @@ export class AmiFramer {
     const rest = len - pos;
     if (rest > this.max) this.startDiscard(chunk, pos, len, rest);
     else this.append(chunk, pos, len);
+  }
+
+  /**
+   * The frames of an ASCII chunk from `pos`, found by walking its lines (char
+   * offsets are byte offsets). Returns where the byte search takes over: at a
+   * `Response: Follows` frame, or at the incomplete frame the chunk ends with.
+   */
+  private scanText(chunk: Buffer, pos: number): number {
+    const s = chunk.toString('latin1', pos, chunk.length);
+    const bytes = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const len = s.length;
+    let p = 0;
+    while (p < len) {
+      if (startsFollows(chunk, pos + p, chunk.length)) break;
+      const base = this.spanSlot();
+      const end = walkFrame(s, p, this.pool, base, false, bytes, pos);
+      if (end < 0) break;
+      if (end - p > this.max) this.dropOversize(end - p);
+      else if (walked.bad > 0 || walked.good === 0) this.emit(chunk, pos + p, pos + end - 4);
+      else {
+        // A copy, not a slice: a slice would keep the whole chunk alive as long as any event of it.
+        this.out.push(new TextFrame(copyOf(s, p, end - 4), this.pool, base));
+        this.stats.frames++;
+        this.poolUsed += SPAN_WIDTH;
+      }
+      p = end;
+    }
+    return pos + p;
+  }
+
+  /** Where the next frame's spans go in the index pool (a new pool when this one is full). */
+  private spanSlot(): number {
+    if (this.poolUsed + SPAN_WIDTH > this.pool.length) {
+      this.pool = new Int32Array(SPAN_WIDTH * POOL_FRAMES);
+      this.poolUsed = 0;
+    }
+    return this.poolUsed;
   }
 
   /**
@@ -338,36 +394,35 @@ export class AmiFramer {
         return;
       }
     } else {
-      // Lines are checked (and bad ones reported) now; the [key, value] list is made
-      // only if someone asks for it: the normalizer reads events from the text.
-      if (this.checkLines(text) === 0) {
+      // Lines are checked (bad ones reported) and indexed now; the [key, value] list is
+      // made only if someone asks for it: the normalizer reads events from the text.
+      const base = this.spanSlot();
+      walkFrame(text, 0, this.pool, base, true);
+      if (walked.bad > 0) this.reportBadLines(text);
+      if (walked.good === 0) {
         this.stats.emptyFrames++;
         return;
       }
-      frame = new TextFrame(text);
+      frame = new TextFrame(text, this.pool, base);
+      this.poolUsed += SPAN_WIDTH;
     }
     this.stats.frames++;
     this.out.push(frame);
   }
 
-  /** Counts the header lines, reporting the malformed ones. */
-  private checkLines(text: string): number {
+  /** Counts and reports the lines of a frame text that are no header. */
+  private reportBadLines(text: string): void {
     const len = text.length;
-    let good = 0;
     let pos = 0;
     while (pos < len) {
       let eol = lineEnd(text, pos);
       if (eol < 0) eol = len;
-      if (eol > pos) {
-        if (lineKind(text, pos, eol) !== BAD) good++;
-        else {
-          this.stats.malformedLines++;
-          this.onError?.({ reason: 'malformed-line', bytes: eol - pos, sample: text.slice(pos, Math.min(eol, pos + 80)) });
-        }
+      if (eol > pos && lineKind(text, pos, eol) === BAD) {
+        this.stats.malformedLines++;
+        this.onError?.({ reason: 'malformed-line', bytes: eol - pos, sample: text.slice(pos, Math.min(eol, pos + 80)) });
       }
       pos = eol + 2;
     }
-    return good;
   }
 
   /** Old `Response: Follows`: leading known headers, then raw output lines. */
@@ -390,40 +445,6 @@ export class AmiFramer {
     if (body.length > 0 && body[body.length - 1] === '') body.pop();
     return { headers, body };
   }
-}
-
-const BAD = -1;
-export const EMPTY_VALUE = -2;
-
-/**
- * Index of the next CRLF at or after `pos`, or -1. A one-character indexOf
- * is a plain memchr; the two-character search costs several times more on
- * lines this short.
- */
-export function lineEnd(text: string, pos: number): number {
-  for (;;) {
-    const lf = text.indexOf('\n', pos);
-    if (lf < 0) return -1;
-    if (lf > 0 && text.charCodeAt(lf - 1) === CR) return lf - 1;
-    pos = lf + 1;
-  }
-}
-
-/**
- * How the line [pos, eol) splits: the index of its `: ` separator, EMPTY_VALUE
- * for `Key:` at the end of the line (an empty value without the space), or BAD.
- */
-export function lineKind(text: string, pos: number, eol: number): number {
-  // One-character searches bounded by the line, not `indexOf(': ')` over the whole text.
-  let colon = text.indexOf(':', pos);
-  if (colon < 0 || colon >= eol) return BAD;
-  const first = colon;
-  while (colon >= 0 && colon < eol - 1) {
-    if (text.charCodeAt(colon + 1) === 0x20 && colon > pos) return colon;
-    if (text.charCodeAt(colon + 1) === 0x20) return BAD; // `: ` at the start of the line: no key
-    colon = text.indexOf(':', colon + 1);
-  }
-  return first === eol - 1 && eol - 1 > pos ? EMPTY_VALUE : BAD;
 }
 
 /**
@@ -461,7 +482,15 @@ export function parseHeaderLines(text: string): Array<readonly [string, string]>
  */
 export class TextFrame implements AmiFrame {
   private parsed: Array<readonly [string, string]> | undefined;
-  constructor(readonly text: string) {}
+  /**
+   * @param index where the framer recorded this frame's header spans (see
+   *   header-index.ts), at `at`; absent for a frame made from text elsewhere.
+   */
+  constructor(
+    readonly text: string,
+    readonly index?: Int32Array,
+    readonly at = 0,
+  ) {}
 
   get headers(): ReadonlyArray<readonly [string, string]> {
     return (this.parsed ??= parseHeaderLines(this.text));

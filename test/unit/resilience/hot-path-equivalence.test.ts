@@ -8,7 +8,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEventTV } from '../../../src/normalize/event-time.ts';
 import { Normalizer } from '../../../src/normalize/normalizer.ts';
-import { TextFrame, parseHeaderLines, lineKind, EMPTY_VALUE } from '../../../src/sources/ami/framer.ts';
+import { AmiFramer, TextFrame, parseHeaderLines, lineKind, EMPTY_VALUE, type FramerError } from '../../../src/sources/ami/framer.ts';
+import { AmiFramer as ReferenceFramer } from '../../helpers/reference-framer.ts';
 import { FIXTURES } from '../../helpers/fixtures.ts';
 import { parseAmiAddress, parseIpv4AddressAt } from '../../../src/normalize/remote-address.ts';
 import { Subject, VirtualTimeScheduler } from 'rxjs';
@@ -153,6 +154,83 @@ describe('resilience: hot-path fast paths give the original results', () => {
         assert.deepEqual(byText.counters, byHeaders.counters);
       }),
       { numRuns: 3000, seed: 9 },
+    );
+  });
+
+  it('the framer (one walk per frame over an ASCII chunk) = the byte-search framer: frames, stats, errors', () => {
+    // Real captures cut, mutated and chunked: frames that cross chunks, oversize frames,
+    // Follows frames, stray blank lines, bare CR/LF, malformed lines, non-ASCII bytes.
+    const corpus = Buffer.concat(readdirSync(FIXTURES).filter((n) => n.endsWith('.ami')).map((n) => readFileSync(join(FIXTURES, n))));
+    const special = [0x0d, 0x0a, 0x3a, 0x20, 0x00, 0xff, 0xc3];
+    const insert = fc.constantFrom('\r\n', '\r\n\r\n', '\n', '\r', ': ', ':', 'Response: Follows\r\n', '--END COMMAND--\r\n\r\n', 'Event: ', 'AccountID:', 'RemoteAddress: ');
+    const stream = fc
+      .record({
+        start: fc.nat({ max: corpus.length - 1 }),
+        length: fc.integer({ min: 0, max: 6000 }),
+        edits: fc.array(fc.record({ at: fc.nat(), byte: fc.oneof(fc.constantFrom(...special), fc.nat({ max: 127 })) }), { maxLength: 12 }),
+        inserts: fc.array(fc.record({ at: fc.nat(), text: insert }), { maxLength: 6 }),
+        prefix: fc.constantFrom('', 'Asterisk Call Manager/11.0.0\r\n', '\r\n', '\r\n\r\n'),
+      })
+      .map(({ start, length, edits, inserts, prefix }) => {
+        let text = prefix + corpus.subarray(start, start + length).toString('latin1');
+        for (const i of inserts) {
+          const at = text.length === 0 ? 0 : i.at % text.length;
+          text = text.slice(0, at) + i.text + text.slice(at);
+        }
+        const bytes = Buffer.from(text, 'latin1');
+        for (const e of edits) if (bytes.length > 0) bytes[e.at % bytes.length] = e.byte;
+        return bytes;
+      });
+    const run = (F: typeof AmiFramer | typeof ReferenceFramer, bytes: Buffer, sizes: number[], max: number) => {
+      const errors: FramerError[] = [];
+      const framer = new F({ maxFrameBytes: max, onError: (e) => errors.push(e) });
+      const frames: unknown[] = [];
+      for (let o = 0, i = 0; o < bytes.length; i++) {
+        const n = sizes[i % sizes.length]!;
+        for (const f of framer.push(bytes.subarray(o, o + n))) frames.push('text' in f ? { text: f.text, headers: f.headers } : f);
+        o += n;
+      }
+      return { frames, errors, stats: framer.stats, greeting: framer.greeting, buffered: framer.bufferedBytes };
+    };
+    fc.assert(
+      fc.property(stream, fc.array(fc.integer({ min: 1, max: 70_000 }), { minLength: 1, maxLength: 8 }), fc.constantFrom(64, 300, 1024, 65536), (bytes, sizes, max) => {
+        assert.deepEqual(run(AmiFramer, bytes, sizes, max), run(ReferenceFramer, bytes, sizes, max));
+      }),
+      { numRuns: 1500, seed: 21 },
+    );
+  });
+
+  it("the normalizer reads the same events from the framer's index as from the header list", () => {
+    const pool = new Set<string>();
+    for (const f of readdirSync(FIXTURES).filter((n) => n.endsWith('.ami'))) for (const l of readFileSync(join(FIXTURES, f), 'latin1').split('\r\n')) if (l) pool.add(l);
+    const line = fc.oneof(
+      { weight: 6, arbitrary: fc.constantFrom(...pool) },
+      { weight: 1, arbitrary: fc.constantFrom('Event:', 'Event: ', 'Event:x: y', 'EventTV:', 'EventTV:x', 'AccountID:', 'AccountID: a\nFake: b', 'AccountID:: x', 'Service:PJSIP', 'no separator', ': nokey', 'Response:', 'RemoteAddressX: IPV4/UDP/198.18.0.9/5060', 'RemoteAddress: IPV6/UDP/::ffff:198.18.0.9/5060') },
+      { weight: 1, arbitrary: fc.tuple(fc.constantFrom('AccountID', 'SessionID', 'Response', 'Challenge', 'Severity', 'Service', 'LocalAddress', 'RemoteAddress', 'ACLName', 'Even', 'EventT'), fc.string({ maxLength: 20 }).map((v) => v.replace(/[^\x20-\x7e]/g, '')), fc.constantFrom(': ', ':', ':: ', ' : ')).map(([k, v, sep]) => `${k}${sep}${v}`) },
+    );
+    const event = fc.constantFrom('Event: ChallengeResponseFailed', 'Event: InvalidAccountID', 'Event: InvalidPassword', 'Event: FailedACL', 'Event: SuccessfulAuth', 'Event: Hangup', 'Event: TestEvent');
+    fc.assert(
+      fc.property(fc.array(fc.tuple(event, fc.array(line, { maxLength: 16 })), { minLength: 1, maxLength: 8 }), fc.integer({ min: 16, max: 4096 }), (frames, chunk) => {
+        const clock = () => Date.UTC(2026, 10, 23);
+        const byIndex = new Normalizer(undefined, { clock });
+        const byHeaders = new Normalizer(undefined, { clock });
+        const bytes = Buffer.from(frames.map(([ev, lines]) => [ev, ...lines].join('\r\n') + '\r\n\r\n').join(''), 'latin1');
+        const framer = new AmiFramer({ expectGreeting: false });
+        let n = 0;
+        for (let o = 0; o < bytes.length; o += chunk) {
+          for (const f of framer.push(bytes.subarray(o, o + chunk))) {
+            assert.ok(f instanceof TextFrame && f.index !== undefined);
+            const a = byIndex.normalize(f);
+            const b = byHeaders.normalize({ headers: parseHeaderLines(f.text) });
+            assert.deepEqual(a, b);
+            assert.deepEqual(JSON.parse(JSON.stringify(a)), JSON.parse(JSON.stringify(b)));
+            n++;
+          }
+        }
+        assert.equal(n, framer.stats.frames);
+        assert.deepEqual(byIndex.counters, byHeaders.counters);
+      }),
+      { numRuns: 2000, seed: 23 },
     );
   });
 
