@@ -7,6 +7,7 @@ import { KeyTable } from './key-table.ts';
 import { RuleColumns, columnsOf, samplesOf, withSample } from './rule-columns.ts';
 import { countThreshold } from './kinds/threshold.ts';
 import { countDistinct } from './kinds/distinct.ts';
+import { isoTime } from '../domain/iso-time.ts';
 
 export type Detector = (events$: Observable<SecurityEvent>) => Observable<Alert>;
 
@@ -288,8 +289,8 @@ function alertOf(rule: DetectionRule, key: string, c: RuleColumns, slot: number,
     evidence: {
       attempts: c.attempts[slot]!,
       events: c.events[slot]!,
-      first: new Date(c.first[slot]!).toISOString(),
-      last: new Date(c.last[slot]!).toISOString(),
+      first: isoTime(c.first[slot]!),
+      last: isoTime(c.last[slot]!),
       sampleAccounts: samplesOf(c.accounts[slot]),
       sampleIps: rule.groupBy === 'ip' ? [key] : samplesOf(c.ips[slot]),
       service: ev.service,

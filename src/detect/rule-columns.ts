@@ -28,6 +28,8 @@ export class RuleColumns implements SlotColumns {
   stampCount = new Int32Array(0);
   stamp = new Float64Array(0);
   stamps: Array<number[] | undefined> = [];
+  /** Where the live stamps start in the list: trimmed by moving this, compacted now and then. */
+  stampHead = new Int32Array(0);
   /** distinct kind: the only value and its time inline, or value -> last time seen. */
   value: Array<string | undefined> = [];
   valueTime = new Float64Array(0);
@@ -68,6 +70,7 @@ export class RuleColumns implements SlotColumns {
     if (this.kind === 'threshold') {
       this.stampCount = grown(this.stampCount, capacity);
       this.stamp = grown(this.stamp, capacity);
+      this.stampHead = grown(this.stampHead, capacity);
       lists.push(this.stamps);
     } else {
       this.valueTime = grown(this.valueTime, capacity);
@@ -93,6 +96,7 @@ export class RuleColumns implements SlotColumns {
     this.quietUntil = new Float64Array(0);
     this.stampCount = new Int32Array(0);
     this.stamp = new Float64Array(0);
+    this.stampHead = new Int32Array(0);
     this.valueTime = new Float64Array(0);
     this.accounts = [];
     this.ips = [];
@@ -123,6 +127,7 @@ export class RuleColumns implements SlotColumns {
     if (this.kind === 'threshold') {
       this.stampCount[slot] = 0;
       this.stamps[slot] = undefined;
+      this.stampHead[slot] = 0;
     } else {
       this.value[slot] = undefined;
       this.values[slot] = undefined;

@@ -1,5 +1,24 @@
+// The last address parsed (or handed over by the normalizer, which has just read it):
+// every IPv4 grouping of the detectors asks for the same address in turn.
+let lastIp = '';
+let lastInt = -1;
+
+/** Records that `ip` is the address `n` (the caller parsed it). */
+export function rememberIpv4(ip: string, n: number): void {
+  lastIp = ip;
+  lastInt = n;
+}
+
 /** A dotted-quad IPv4 address as a uint32, or -1 (anything else: IPv6, junk). */
 export function ipv4ToInt(ip: string): number {
+  if (ip === lastIp) return lastInt;
+  const v = parseIpv4(ip);
+  lastIp = ip;
+  lastInt = v;
+  return v;
+}
+
+function parseIpv4(ip: string): number {
   const n = ip.length;
   if (n < 7 || n > 15) return -1;
   let out = 0;

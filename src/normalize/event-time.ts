@@ -6,7 +6,7 @@
 export function parseEventTV(text: string): number {
   // Fast path for the form Asterisk writes (28 chars, ms, `+HHMM`), same result as the regex below.
   if (text.length === 28) {
-    const t = fastEventTV(text);
+    const t = fastEventTV(text, 0);
     if (t === t) return t;
   }
   const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?([+-])(\d{2}):?(\d{2})$/.exec(text);
@@ -21,9 +21,17 @@ export function parseEventTV(text: string): number {
 let lastPrefix = '';
 let lastBase = 0;
 
-/** text starts with prefix, compared by char codes (cheaper than a startsWith call here). */
-function samePrefix(text: string, prefix: string): boolean {
-  for (let i = prefix.length - 1; i >= 0; i--) if (text.charCodeAt(i) !== prefix.charCodeAt(i)) return false;
+/**
+ * parseEventTV(text.slice(start, end)) for the 28-char form, read in place;
+ * NaN for anything else, which the caller then slices and parses.
+ */
+export function parseEventTVAt(text: string, start: number, end: number): number {
+  return end - start === 28 ? fastEventTV(text, start) : NaN;
+}
+
+/** text at `o` starts with prefix, compared by char codes (cheaper than a startsWith call here). */
+function samePrefix(text: string, o: number, prefix: string): boolean {
+  for (let i = prefix.length - 1; i >= 0; i--) if (text.charCodeAt(o + i) !== prefix.charCodeAt(i)) return false;
   return true;
 }
 
@@ -37,23 +45,23 @@ function digits(text: string, from: number, n: number): number {
   return v;
 }
 
-/** `YYYY-MM-DDTHH:MM:SS.mmm±HHMM` only; NaN for anything else (the regex decides then). */
-function fastEventTV(text: string): number {
-  if (text.charCodeAt(19) !== 0x2e /* . */) return NaN;
-  const frac = digits(text, 20, 3);
-  const sign = text.charCodeAt(23);
-  const oh = digits(text, 24, 2);
-  const om = digits(text, 26, 2);
+/** `YYYY-MM-DDTHH:MM:SS.mmm±HHMM` at `o` (28 chars) only; NaN for anything else (the regex decides then). */
+function fastEventTV(text: string, o: number): number {
+  if (text.charCodeAt(o + 19) !== 0x2e /* . */) return NaN;
+  const frac = digits(text, o + 20, 3);
+  const sign = text.charCodeAt(o + 23);
+  const oh = digits(text, o + 24, 2);
+  const om = digits(text, o + 26, 2);
   if (frac < 0 || oh < 0 || om < 0 || (sign !== 0x2b && sign !== 0x2d)) return NaN;
   let base: number;
-  if (lastPrefix !== '' && samePrefix(text, lastPrefix)) base = lastBase;
+  if (lastPrefix !== '' && samePrefix(text, o, lastPrefix)) base = lastBase;
   else {
-    if (text.charCodeAt(4) !== 0x2d || text.charCodeAt(7) !== 0x2d || text.charCodeAt(10) !== 0x54 || text.charCodeAt(13) !== 0x3a || text.charCodeAt(16) !== 0x3a) return NaN;
-    const y = digits(text, 0, 4), mo = digits(text, 5, 2), d = digits(text, 8, 2);
-    const h = digits(text, 11, 2), mi = digits(text, 14, 2), s = digits(text, 17, 2);
+    if (text.charCodeAt(o + 4) !== 0x2d || text.charCodeAt(o + 7) !== 0x2d || text.charCodeAt(o + 10) !== 0x54 || text.charCodeAt(o + 13) !== 0x3a || text.charCodeAt(o + 16) !== 0x3a) return NaN;
+    const y = digits(text, o, 4), mo = digits(text, o + 5, 2), d = digits(text, o + 8, 2);
+    const h = digits(text, o + 11, 2), mi = digits(text, o + 14, 2), s = digits(text, o + 17, 2);
     if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || s < 0) return NaN;
     base = Date.UTC(y, mo - 1, d, h, mi, s, 0);
-    lastPrefix = text.slice(0, 19);
+    lastPrefix = text.slice(o, o + 19);
     lastBase = base;
   }
   // Date.UTC(..., frac) === Date.UTC(..., 0) + frac for every 4-digit year (no TimeClip at that range).

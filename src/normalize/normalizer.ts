@@ -4,7 +4,7 @@ import { parseAmiAddress, parseIpv4AddressAt, detach } from './remote-address.ts
 import { TextFrame } from '../sources/ami/framer.ts';
 import { SPAN_WIDTH, EVENT, TV, SERVICE, ACCOUNT, SESSION, REMOTE, LOCAL, SEVERITY, RESPONSE } from '../sources/ami/header-index.ts';
 import { SecurityEventRecord, clip, scanSecurityText, spanText } from './security-event.ts';
-import { parseEventTV } from './event-time.ts';
+import { parseEventTV, parseEventTVAt } from './event-time.ts';
 import { attemptKey, AttemptDeduper } from './attempt-key.ts';
 
 // Names map to their constants: downstream Map lookups then compare one pointer, and
@@ -65,10 +65,11 @@ export class Normalizer {
         sp = SPANS;
         at = 0;
       }
-      const event = spanText(frame.text, sp, at, EVENT);
-      const sec = SECURITY.get(event);
-      if (sec !== undefined) return this.securityFromText(sec, frame.text, sp, at);
-      if (CALL.has(event)) return this.call(event as CallEventType, frame);
+      const event = eventAt(frame.text, sp[at + EVENT]!, sp[at + EVENT + 1]!);
+      if (event !== undefined) {
+        if (SECURITY.has(event)) return this.securityFromText(event as SecurityEventType, frame.text, sp, at);
+        return this.call(event as CallEventType, frame);
+      }
       this.counters.ignored++;
       return null;
     }
@@ -89,7 +90,11 @@ export class Normalizer {
     return null;
   }
 
-  private time(tv: string, event: string): number {
+  private time(tv: string, event: string, parsed = NaN): number {
+    if (parsed === parsed) {
+      if (parsed > this.lastTime) this.lastTime = parsed;
+      return parsed;
+    }
     if (tv !== '') {
       const t = parseEventTV(tv);
       if (Number.isFinite(t)) {
@@ -104,7 +109,10 @@ export class Normalizer {
   /** The security event of a frame text: fields read in place, only the values kept are sliced. */
   private securityFromText(type: SecurityEventType, text: string, sp: Int32Array, at: number): SecurityEvent | null {
     const f = F;
-    f.tv = spanText(text, sp, at, TV);
+    // EventTV in Asterisk's form is read in place; anything else is sliced and parsed as before.
+    const ts = sp[at + TV]!;
+    f.tvTime = ts < 0 ? NaN : parseEventTVAt(text, ts, sp[at + TV + 1]!);
+    f.tv = f.tvTime === f.tvTime ? '' : spanText(text, sp, at, TV);
     const ss = sp[at + SERVICE]!;
     f.service = ss < 0 ? '' : (knownService(text, ss, sp[at + SERVICE + 1]!) ?? clip(spanText(text, sp, at, SERVICE)));
     f.account = detach(clip(spanText(text, sp, at, ACCOUNT)));
@@ -144,7 +152,7 @@ export class Normalizer {
       this.issue({ reason: remote ? 'bad-remote-address' : 'missing-field', event: type, detail: remote ? clip(remote) : 'RemoteAddress' });
       return null;
     }
-    const time = this.time(tv, type);
+    const time = this.time(tv, type, f.tvTime);
     let attempt = false;
     if (FAILURE_TYPES.has(type)) {
       const key = attemptKey(type, service, remoteEp.ip, sessionId, account, response);
@@ -212,6 +220,8 @@ const EMPTY: Readonly<Record<string, string>> = Object.freeze({});
 /** The fields of a security event, read from headers or straight from frame text. */
 interface SecurityFields {
   tv: string;
+  /** EventTV already parsed in place, or NaN. */
+  tvTime: number;
   service: string;
   account: string;
   sessionId: string;
@@ -224,9 +234,10 @@ interface SecurityFields {
 
 // Scratch space refilled per frame: the normalizer is synchronous and never re-entered.
 const SPANS = new Int32Array(SPAN_WIDTH);
-const F: SecurityFields = { tv: '', service: '', account: '', sessionId: '', remote: '', local: '', severity: '', response: '', extra: undefined };
+const F: SecurityFields = { tv: '', tvTime: NaN, service: '', account: '', sessionId: '', remote: '', local: '', severity: '', response: '', extra: undefined };
 
 function resetFields(f: SecurityFields): void {
+  f.tvTime = NaN;
   f.tv = f.service = f.account = f.sessionId = f.remote = f.local = f.severity = f.response = '';
   f.extra = undefined;
 }
@@ -251,6 +262,21 @@ function setField(f: SecurityFields, k: string, v: string): void {
 function readSecurityHeaders(headers: ReadonlyArray<readonly [string, string]>, f: SecurityFields): void {
   resetFields(f);
   for (const [k, v] of headers) setField(f, k, v);
+}
+
+// Event names by length: the name in a frame is found among its constants in place, no slice or hash.
+const EVENT_NAMES: ReadonlyArray<readonly string[] | undefined> = (() => {
+  const byLen: string[][] = [];
+  for (const n of [...SECURITY.keys(), ...CALL]) (byLen[n.length] ??= []).push(n);
+  return byLen;
+})();
+
+/** The security or call event name at text[start, end), as its constant; undefined for any other. */
+function eventAt(text: string, start: number, end: number): string | undefined {
+  const names = start < 0 ? undefined : EVENT_NAMES[end - start];
+  if (names === undefined) return undefined;
+  for (let i = 0; i < names.length; i++) if (text.startsWith(names[i]!, start)) return names[i];
+  return undefined;
 }
 
 const SERVICE_NAMES = ['PJSIP', 'SIP', 'AMI', 'IAX2', 'ARI', 'chan_sip', 'TEST'];

@@ -18,19 +18,31 @@ export function countThreshold(rule: DetectionRule, c: RuleColumns, slot: number
     return 1;
   }
   let stamps = c.stamps[slot];
+  let head = 0;
   if (stamps === undefined) stamps = n === 1 ? [c.stamp[slot]!, now] : [now];
-  else stamps.push(now);
-  let drop = 0;
-  while (drop < stamps.length && stamps[drop]! <= horizon) drop++;
-  if (stamps.length - drop > rule.threshold) drop = stamps.length - rule.threshold;
-  if (drop > 0) {
-    // In place: splice() would allocate an array of the removed stamps.
-    stamps.copyWithin(0, drop);
-    stamps.length -= drop;
+  else {
+    stamps.push(now);
+    head = c.stampHead[slot]!;
   }
-  const left = stamps.length;
+  // Expired stamps and those beyond the threshold are dropped by moving the head: no copy per event.
+  const len = stamps.length;
+  while (head < len && stamps[head]! <= horizon) head++;
+  if (len - head > rule.threshold) head = len - rule.threshold;
+  const left = len - head;
   c.stampCount[slot] = left;
-  if (left === 1) c.stamp[slot] = stamps[0]!;
-  c.stamps[slot] = left > 1 ? stamps : undefined;
+  if (left > 1) {
+    // Compacted once the dead part is the larger one: amortised O(1), the list at most twice its live part (or 8 more).
+    if (head > 8 && head * 2 > len) {
+      stamps.copyWithin(0, head);
+      stamps.length = left;
+      head = 0;
+    }
+    c.stamps[slot] = stamps;
+    c.stampHead[slot] = head;
+  } else {
+    if (left === 1) c.stamp[slot] = stamps[len - 1]!;
+    c.stamps[slot] = undefined;
+    c.stampHead[slot] = 0;
+  }
   return left;
 }

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEventTV } from '../../../src/normalize/event-time.ts';
+import { isoTime } from '../../../src/domain/iso-time.ts';
 import { Normalizer } from '../../../src/normalize/normalizer.ts';
 import { AmiFramer, TextFrame, parseHeaderLines, lineKind, EMPTY_VALUE, type FramerError } from '../../../src/sources/ami/framer.ts';
 import { AmiFramer as ReferenceFramer } from '../../helpers/reference-framer.ts';
@@ -231,6 +232,17 @@ describe('resilience: hot-path fast paths give the original results', () => {
         assert.deepEqual(byIndex.counters, byHeaders.counters);
       }),
       { numRuns: 2000, seed: 23 },
+    );
+  });
+
+  it('isoTime = Date#toISOString (same second, second edges, fractions, years out of range)', () => {
+    const near = fc.integer({ min: Date.UTC(2026, 0, 1), max: Date.UTC(2026, 0, 1) + 5000 });
+    const any = fc.oneof(near, near, fc.double({ min: -1e15, max: 3e14, noNaN: true }), fc.constantFrom(0, 999, 1000, 253402300799999, 253402300800000, -1, 0.5, 1999.999));
+    fc.assert(
+      fc.property(fc.array(any, { maxLength: 30 }), (times) => {
+        for (const t of times) assert.equal(isoTime(t), new Date(t).toISOString(), String(t));
+      }),
+      { numRuns: 3000, seed: 31 },
     );
   });
 
