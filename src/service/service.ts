@@ -9,14 +9,14 @@ import { loadConfig } from '../config/load.ts';
 import { parseDuration } from '../config/duration.ts';
 import { AmiClient, type ConnectionState } from '../sources/ami/client.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
-import { targetKey } from '../policy/policy.ts';
+import type { HeldDecision } from '../policy/policy.ts';
 import { Dispatcher } from '../respond/dispatcher.ts';
 import { LogResponder } from '../respond/log-responder.ts';
 import { AclResponder } from '../respond/asterisk-acl.ts';
 import { validateIp } from '../respond/ip-validate.ts';
 import { escapeText } from '../console/escape.ts';
 import { StateLock } from '../store/lock.ts';
-import { BanJournal, decisionOf, targetKeyOf } from '../store/journal.ts';
+import { BanJournal, decisionOf, targetKeyOf, wholeDecision } from '../store/journal.ts';
 import { reconcileOnStart } from '../store/reconcile.ts';
 import { ControlServer } from '../control/server.ts';
 import { discoverTrunks } from '../trust/discover-trunks.ts';
@@ -194,7 +194,7 @@ export class Service {
     }
     // Asterisk may have restarted: maintenance mode is not persistent, a deferred ACL reload may wait.
     for (const r of this.enforcement?.responders ?? []) if (r instanceof AclResponder) await r.onConnected().catch(() => {});
-    for (const d of this.pipeline.policy.activeDecisions()) if (d.action === 'block-account' || d.action === 'block-intl') await this.enforcement?.asterisk.apply(d).catch(() => {});
+    for (const d of this.pipeline.policy.activeDecisions()) if (d.action === 'block-account' || d.action === 'block-intl') await this.enforcement?.asterisk.apply(this.whole(d)).catch(() => {});
     await this.heartbeat().catch(() => {});
   }
 
@@ -234,8 +234,13 @@ export class Service {
     for (const d of this.pipeline.policy.expire(now)) {
       if (d.action === 'watch') continue;
       this.log.info({ event: 'expired', action: d.action, ip: d.target.ip, account: d.target.account, rule: d.rule }, 'decision expired');
-      await this.dispatcher.revoke(d);
+      await this.dispatcher.revoke(this.whole(d));
     }
+  }
+
+  /** The policy holds decisions without reason and evidence; the journal has them. */
+  private whole(d: HeldDecision): Decision {
+    return this.journal ? this.journal.whole(d) : wholeDecision(d, undefined);
   }
 
   private controlHandlers() {
@@ -243,7 +248,7 @@ export class Service {
     return {
       status: async () => ({ connection: this.connection?.status, responders: this.dispatcher.names, dryRun: this.dryRun, problems: this.enforcement?.problems ?? [], events: this.pipeline.normalizer.counters }),
       bans: async () =>
-        this.pipeline.policy.activeDecisions().map((d) => ({ target: d.target, action: d.action, rule: d.rule, reason: d.reason, since: d.time, expiresAt: d.expiresAt, leftMs: Math.max(0, d.expiresAt - now()), offence: d.offence })),
+        this.pipeline.policy.activeDecisions().map((d) => ({ target: d.target, action: d.action, rule: d.rule, reason: this.journal?.get(d.id)?.reason ?? '', since: d.time, expiresAt: d.expiresAt, leftMs: Math.max(0, d.expiresAt - now()), offence: d.offence })),
       ban: async (req: Record<string, unknown>) => {
         const v = validateIp(req.ip);
         if (!v.ok) throw new Error(`refused: ${v.reason}`);
@@ -277,7 +282,7 @@ export class Service {
         if (!v.ok) throw new Error(`refused: ${v.reason}`);
         const d = this.pipeline.policy.release({ ip: v.ip });
         const revoked = this.journal?.revokeTarget(targetKeyOf({ ip: v.ip }), 'manual unban') ?? [];
-        const toRevoke = d ?? (revoked[0] ? decisionOf(revoked[0]) : undefined);
+        const toRevoke = d ? this.whole(d) : revoked[0] ? decisionOf(revoked[0]) : undefined;
         if (!toRevoke) return { unbanned: v.ip, wasBanned: false };
         const r = await this.dispatcher.revoke({ ...toRevoke, target: { ip: v.ip } });
         this.log.info({ event: 'unban', ip: v.ip, applied: r.applied }, 'manual unban');
@@ -287,8 +292,8 @@ export class Service {
         const v = validateIp(req.ip);
         if (!v.ok) throw new Error(`refused: ${v.reason}`);
         const history = (this.journal?.byIp(v.ip) ?? []).map((e) => ({ ...e }));
-        const active = this.pipeline.policy.activeDecisions().find((d) => targetKey(d.target) === targetKey({ ip: v.ip }));
-        return { ip: v.ip, protection: this.pipeline.policy.protection(v.ip), active: active ?? null, history };
+        const active = this.pipeline.policy.activeFor({ ip: v.ip });
+        return { ip: v.ip, protection: this.pipeline.policy.protection(v.ip), active: active ? this.whole(active) : null, history };
       },
     };
   }

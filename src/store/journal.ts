@@ -5,6 +5,7 @@
 // so a ban storm costs a handful of fsyncs, and flush() says "on disk now".
 import { Low } from 'lowdb';
 import type { ActionKind, Decision, Evidence, Target } from '../domain/types.ts';
+import type { HeldDecision } from '../policy/active.ts';
 import { validateCidr } from '../respond/ip-validate.ts';
 import { DurableFile, type DurableFileEvent } from './durable-file.ts';
 
@@ -97,6 +98,28 @@ export function decisionOf(e: JournalEntry): Decision {
   };
 }
 
+/**
+ * A decision the policy holds, whole again: its reason and evidence from its
+ * journal entry; without one (never journaled), no reason and empty evidence.
+ */
+export function wholeDecision(h: HeldDecision, e: JournalEntry | undefined): Decision {
+  const at = new Date(h.time).toISOString();
+  return {
+    id: h.id,
+    action: h.action,
+    target: h.target,
+    rule: h.rule,
+    reason: e?.reason ?? '',
+    time: h.time,
+    durationMs: h.durationMs,
+    expiresAt: h.expiresAt,
+    offence: h.offence,
+    allPorts: h.allPorts,
+    evidence: e?.evidence ?? { attempts: 0, events: 0, first: at, last: at, sampleAccounts: [], sampleIps: [] },
+    dryRun: h.dryRun,
+  };
+}
+
 export function isActive(e: JournalEntry, now: number): boolean {
   return !e.dryRun && e.revokedAt === undefined && HOLDING_ACTIONS.has(e.action) && (e.expiresAt === null || e.expiresAt > now);
 }
@@ -169,6 +192,11 @@ export class BanJournal {
 
   get(id: string): JournalEntry | undefined {
     return this.byId.get(id);
+  }
+
+  /** A held decision with its reason and evidence (see wholeDecision). */
+  whole(h: HeldDecision): Decision {
+    return wholeDecision(h, this.byId.get(h.id));
   }
 
   all(): readonly JournalEntry[] {

@@ -99,6 +99,11 @@ describe('service (fake AMI, dry-run)', function () {
     const why = (await controlRequest(sock(), { cmd: 'why', ip: '198.18.0.11' })).result as any;
     assert.equal(why.history[0].rule, 'sip-auth-burst');
     assert.equal(why.history[0].evidence.attempts, 5);
+    assert.equal(why.active.rule, 'sip-auth-burst');
+    assert.equal(why.active.evidence.attempts, 5);
+    assert.match(why.active.reason, /banned for/);
+    assert.equal(bans.find((b) => b.target.ip === '198.18.7.7')?.reason, 'seen in the logs');
+    assert.match(bans.find((b) => b.target.ip === '198.18.0.11')?.reason, /banned for/);
     const un = (await controlRequest(sock(), { cmd: 'unban', ip: '198.18.7.7' })).result as any;
     assert.equal(un.wasBanned, true);
     const after = (await controlRequest(sock(), { cmd: 'bans' })).result as any[];
@@ -162,6 +167,50 @@ describe('service without a firewall tool', function () {
       await service.journal!.flush();
       const j = JSON.parse(readFileSync(join(dir, 'state', 'journal.json'), 'utf8'));
       assert.ok(j.entries.some((e: any) => e.target.ip === '198.18.0.11'), 'journaled');
+    } finally {
+      await service.stop();
+      await ami.close();
+    }
+  });
+
+  it('shows the evidence of a ban from before a restart (why, bans)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sw-restart-'));
+    const ami = new FakeAmi();
+    const port = await ami.start();
+    ami.secret = 's';
+    const c = JSON.parse(readFileSync(DEFAULT_CONFIG_PATH, 'utf8'));
+    Object.assign(c.ami, { port, secret: 's', reconnectInitial: '100ms' });
+    c.mode = 'enforce';
+    c.stateDir = join(dir, 'state');
+    c.trunks.discover = false;
+    writeFileSync(join(dir, 'c.json'), JSON.stringify(c));
+    const sock = join(dir, 'state', 'control.sock');
+    const start = async () => {
+      const s = new Service({ configPath: join(dir, 'c.json'), logger: pino({ level: 'silent' }) });
+      const path = process.env.PATH;
+      process.env.PATH = join(dir, 'empty-bin'); // no nft, no iptables: bans are journaled only
+      try {
+        await s.start();
+      } finally {
+        process.env.PATH = path;
+      }
+      return s;
+    };
+    let service = await start();
+    try {
+      await until(() => service.connection?.status === 'connected');
+      // Event times of now: the ban must still stand after the restart.
+      let t = Date.now();
+      ami.broadcast(eventsOf('bruteforce-svcrack.ami').replace(/EventTV: \S+/g, () => `EventTV: ${new Date(t++).toISOString().replace('Z', '+0000')}`));
+      await until(() => service.pipeline.policy.activeFor({ ip: '198.18.0.11' }));
+      await service.stop();
+      service = await start();
+      const why = (await controlRequest(sock, { cmd: 'why', ip: '198.18.0.11' })).result as any;
+      assert.equal(why.active?.rule, 'sip-auth-burst');
+      assert.equal(why.active.evidence.attempts, 5);
+      assert.match(why.active.reason, /banned for/);
+      const bans = (await controlRequest(sock, { cmd: 'bans' })).result as any[];
+      assert.match(bans.find((b) => b.target.ip === '198.18.0.11')?.reason, /banned for/);
     } finally {
       await service.stop();
       await ami.close();
