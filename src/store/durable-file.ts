@@ -17,6 +17,12 @@ export type DurableFileEvent =
 export interface DurableFileOptions<T> {
   readonly parse?: (text: string) => unknown;
   readonly stringify?: (data: T) => string;
+  /**
+   * Instead of stringify: the text in pieces, made while the file is written,
+   * so a large document is never one string (and its UTF-8 copy) in memory.
+   * It must take, when called, whatever the caller may change afterwards.
+   */
+  readonly pieces?: (data: T) => Iterable<string>;
   /** Structural check: data that parses but fails it counts as corrupt. */
   readonly validate?: (data: unknown) => data is T;
   /** Recovery notices ("journal corrupt, recovered from backup"). */
@@ -75,21 +81,22 @@ export class DurableFile<T> implements Adapter<T> {
   }
 
   write(data: T): Promise<void> {
-    // Serialise now: the caller may mutate `data` right after this call.
-    const text = (this.opts.stringify ?? ((d: T) => JSON.stringify(d)))(data);
+    // Serialise now (or take what `pieces` needs now): the caller may mutate `data` right after this call.
+    const text = this.opts.pieces ? this.opts.pieces(data) : [(this.opts.stringify ?? ((d: T) => JSON.stringify(d)))(data)];
     // Concurrent writes go one after the other, in call order.
     const p = this.chain.then(() => this.writeText(text));
     this.chain = p.catch(() => {});
     return p;
   }
 
-  private async writeText(text: string): Promise<void> {
+  private async writeText(text: Iterable<string>): Promise<void> {
     const dir = dirname(this.path);
     const tmp = join(dir, `${basename(this.path)}.tmp-${process.pid}-${++this.seq}`);
     const sync = this.opts.fsync ?? true;
     const fh = await open(tmp, FS.O_WRONLY | FS.O_CREAT | FS.O_TRUNC, 0o600);
     try {
-      await fh.writeFile(text, 'utf8');
+      // writeFile on a handle writes from the current position, to the end of the piece.
+      for (const piece of text) await fh.writeFile(piece, 'utf8');
       if (sync) await fh.sync();
     } finally {
       await fh.close();

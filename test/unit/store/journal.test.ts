@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BanJournal, decisionOf, entryOf, targetKeyOf } from '../../../src/store/journal.ts';
+import { BanJournal, decisionOf, entryOf, journalPieces, targetKeyOf, type JournalData } from '../../../src/store/journal.ts';
 import { NOW, ban } from '../respond/helpers.ts';
 
 describe('store/journal', () => {
@@ -66,6 +66,18 @@ describe('store/journal', () => {
     assert.ok(writes <= 3, `${writes} writes`);
     const k = await BanJournal.open(join(dir, 'j.json'));
     assert.equal(k.all().length, 2000);
+  });
+
+  it('writes the file in pieces that make exactly what JSON.stringify makes, as of the write call', () => {
+    for (const n of [0, 1, 499, 500, 501, 1234]) {
+      const data: JournalData = { version: 1, entries: [] };
+      for (let i = 0; i < n; i++) data.entries.push(entryOf(ban(`198.18.${i >> 8}.${i & 255}`, { id: `p${i}` })));
+      const expected = JSON.stringify(data);
+      const pieces = journalPieces(data);
+      data.entries.push(entryOf(ban('198.18.99.99', { id: 'late' }))); // after the call: not in this write
+      data.entries = [];
+      assert.equal([...pieces].join(''), expected, `${n} entries`);
+    }
   });
 
   it('canonical target keys', () => {
