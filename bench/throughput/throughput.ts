@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
-import { Subject } from 'rxjs';
+import { Hub } from '../../src/rx/hub.ts';
 import type { AmiFrame } from '../../src/domain/types.ts';
 import { loadConfig, DEFAULT_CONFIG_PATH } from '../../src/config/load.ts';
 import { AmiFramer } from '../../src/sources/ami/framer.ts';
@@ -40,7 +40,7 @@ export function runSipwarden(chunks: readonly Buffer[]): SipwardenRun {
     if (d.action === 'ban-ip') bans++;
   });
   // What AmiClient does per socket 'data': framer.push, then frames$.next per frame.
-  const frames$ = new Subject<AmiFrame>();
+  const frames$ = new Hub<AmiFrame>();
   frames$.subscribe((f) => pipeline.push(f));
   const framer = new AmiFramer();
   let frames = 0;

@@ -46,12 +46,15 @@ export function attachTollFraudGuard(pipeline: Pipeline, cfg: TollFraudConfig, o
       pipeline.emit(d);
     }
   };
+  const failed = (what: string, err: unknown): void => {
+    // One bad event must not stop the guard.
+    opts.logger?.error({ component: 'toll-fraud', error: escapeText(String(err), 200) }, `toll-fraud guard: ${what} failed (skipped)`);
+  };
   const safely = (what: string, fn: () => void): void => {
     try {
       fn();
     } catch (err) {
-      // One bad event must not stop the guard.
-      opts.logger?.error({ component: 'toll-fraud', error: escapeText(String(err), 200) }, `toll-fraud guard: ${what} failed (skipped)`);
+      failed(what, err);
     }
   };
   const subs: Subscription[] = [];
@@ -70,7 +73,14 @@ export function attachTollFraudGuard(pipeline: Pipeline, cfg: TollFraudConfig, o
         alerts$.next(a);
         safely('alert', () => emit(planner.onAlert(a)));
       }),
-      pipeline.security$.subscribe((e) => safely('security event', () => tracker.onSecurity(e))),
+      // Written out, not through safely(): a closure per security event is what it avoids.
+      pipeline.security$.subscribe((e) => {
+        try {
+          tracker.onSecurity(e);
+        } catch (err) {
+          failed('security event', err);
+        }
+      }),
       pipeline.calls$.subscribe((e) => safely('call event', () => tracker.onCall(e))),
     );
   }

@@ -34,6 +34,8 @@ const ENDPOINT_CHANNEL = /^(?:PJSIP|SIP|IAX2)\/(.+)-[0-9a-f]{8}$/;
 const NOT_A_NUMBER = /^(?:[a-zA-Z]|s|h|i|t|T|e|o|a|fax|talk)$/;
 const MAX_CALLS = 10_000;
 const MAX_ACCOUNTS = 10_000;
+/** Failures kept per account for the compromise heuristic. */
+const MAX_FAILURES = 1000;
 
 export function accountOf(channel: string, callerIdNum: string): string {
   const m = ENDPOINT_CHANNEL.exec(channel);
@@ -43,7 +45,9 @@ export function accountOf(channel: string, callerIdNum: string): string {
 
 interface AccountState {
   ips: string[];
+  /** Failure times, oldest first, from `failHead` on (dropped by moving the head: no shift per event). */
   failures: number[];
+  failHead: number;
   suspectUntil: number;
   suspectWhy: string;
   lastAuth?: { ip: string; time: number };
@@ -86,18 +90,30 @@ export class CallTracker {
     if (FAILURE_TYPES.has(ev.type)) {
       if (!ev.attempt) return;
       const st = this.account(ev.account);
-      st.failures.push(ev.time);
+      const f = st.failures;
+      f.push(ev.time);
       const horizon = ev.time - c.failureWindowMs;
-      while (st.failures.length && (st.failures[0]! <= horizon || st.failures.length > 1000)) st.failures.shift();
+      let head = st.failHead;
+      while (head < f.length && (f[head]! <= horizon || f.length - head > MAX_FAILURES)) head++;
+      if (head > 64 && head * 2 > f.length) {
+        f.copyWithin(0, head);
+        f.length -= head;
+        head = 0;
+      }
+      st.failHead = head;
       return;
     }
     if (ev.type !== 'SuccessfulAuth') return;
     const st = this.account(ev.account);
     const ip = ev.remote.ip;
-    const recentFailures = st.failures.filter((t) => t > ev.time - c.failureWindowMs).length;
+    let recentFailures = 0;
+    for (let i = st.failHead; i < st.failures.length; i++) if (st.failures[i]! > ev.time - c.failureWindowMs) recentFailures++;
     if (c.failuresBefore > 0 && recentFailures >= c.failuresBefore) this.suspect(st, ev.time, `authenticated after ${recentFailures} failed attempts`);
     else if (c.newIp && st.ips.length > 0 && !st.ips.includes(ip)) this.suspect(st, ev.time, `authenticated from a new address ${ip}`);
-    if (recentFailures > 0) st.failures = [];
+    if (recentFailures > 0) {
+      st.failures = [];
+      st.failHead = 0;
+    }
     // The first address of an account is learnt, not suspected: a fresh start knows nobody.
     if (!st.ips.includes(ip)) {
       st.ips.push(ip);
@@ -121,7 +137,7 @@ export class CallTracker {
     let st = this.accounts.get(name);
     if (!st) {
       if (this.accounts.size >= MAX_ACCOUNTS) this.accounts.delete(this.accounts.keys().next().value!);
-      this.accounts.set(name, (st = { ips: [], failures: [], suspectUntil: 0, suspectWhy: '' }));
+      this.accounts.set(name, (st = { ips: [], failures: [], failHead: 0, suspectUntil: 0, suspectWhy: '' }));
     }
     return st;
   }

@@ -284,8 +284,17 @@ const SEVERITIES = ['Error', 'Informational'];
 
 /** The constant equal to text[start, end) among `names`, if any: no slice for the common values. */
 function constantAt(names: readonly string[], text: string, start: number, end: number): string | undefined {
-  for (const n of names) if (n.length === end - start && text.startsWith(n, start)) return n;
+  for (let i = 0; i < names.length; i++) {
+    const n = names[i]!;
+    if (n.length === end - start && sameAt(text, start, n)) return n;
+  }
   return undefined;
+}
+
+/** text[at, at + s.length) === s, by char codes (a builtin call costs more on names this short). */
+function sameAt(text: string, at: number, s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (text.charCodeAt(at + i) !== s.charCodeAt(i)) return false;
+  return true;
 }
 const knownService = (text: string, start: number, end: number) => constantAt(SERVICE_NAMES, text, start, end);
 const knownSeverity = (text: string, start: number, end: number) => constantAt(SEVERITIES, text, start, end);

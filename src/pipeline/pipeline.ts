@@ -1,4 +1,5 @@
-import { BehaviorSubject, Subject, filter, share, switchMap, type Observable, type SchedulerLike } from 'rxjs';
+import { BehaviorSubject, Subject, share, switchMap, type Observable, type SchedulerLike } from 'rxjs';
+import { Hub } from '../rx/hub.ts';
 import type { Alert, AmiFrame, CallEvent, Decision, DomainEvent, SecurityEvent } from '../domain/types.ts';
 import type { Config } from '../config/config.ts';
 import { Normalizer, type NormalizeIssue } from '../normalize/normalizer.ts';
@@ -39,7 +40,6 @@ export class Pipeline {
   readonly normalizer: Normalizer;
   readonly registry = new DetectorRegistry();
   readonly policy: Policy;
-  private readonly frames = new Subject<AmiFrame>();
   private readonly config$: BehaviorSubject<Config>;
   readonly events$: Observable<DomainEvent>;
   readonly security$: Observable<SecurityEvent>;
@@ -47,7 +47,10 @@ export class Pipeline {
   readonly alerts$: Observable<Alert>;
   readonly decisions$ = new Subject<Decision>();
   readonly suppressed$ = new Subject<Suppressed>();
-  private readonly events = new Subject<DomainEvent>();
+  // One hub per stream, fed directly: no filter per subscriber and event.
+  private readonly events = new Hub<DomainEvent>();
+  private readonly security = new Hub<SecurityEvent>();
+  private readonly calls = new Hub<CallEvent>();
   private lastLocal = '';
   private readonly sub;
 
@@ -55,9 +58,9 @@ export class Pipeline {
     this.config$ = new BehaviorSubject(config);
     this.normalizer = new Normalizer(opts.onIssue);
     this.policy = new Policy(policyConfig(config, opts.dryRun ?? config.mode === 'dry-run'), opts.priorOffences);
-    this.events$ = this.events.asObservable();
-    this.security$ = this.events$.pipe(filter((e): e is SecurityEvent => e.kind === 'security'));
-    this.calls$ = this.events$.pipe(filter((e): e is CallEvent => e.kind === 'call'));
+    this.events$ = this.events;
+    this.security$ = this.security;
+    this.calls$ = this.calls;
     this.alerts$ = this.config$.pipe(
       switchMap((cfg) =>
         this.registry.detect(cfg.rules, this.security$, {
@@ -79,11 +82,18 @@ export class Pipeline {
       this.lastLocal = ev.local.ip;
       this.policy.addOwnAddress(ev.local.ip);
     }
-    this.events.next(ev);
+    this.deliver(ev);
   }
 
   /** Injects an already-normalized event (call tracking, tests). */
   pushEvent(ev: DomainEvent): void {
+    this.deliver(ev);
+  }
+
+  /** To the stream of its kind first (detectors, the toll-fraud tracker), then to every-event watchers. */
+  private deliver(ev: DomainEvent): void {
+    if (ev.kind === 'security') this.security.next(ev);
+    else this.calls.next(ev);
     this.events.next(ev);
   }
 
@@ -109,6 +119,8 @@ export class Pipeline {
   }
 
   complete(): void {
+    this.security.complete();
+    this.calls.complete();
     this.events.complete();
     this.sub.unsubscribe();
     this.decisions$.complete();

@@ -3,7 +3,8 @@
 // reconnects. Actions are never queued or replayed: after a reconnect,
 // channel names are reused, so a stale Hangup could hit an innocent call.
 import net from 'node:net';
-import { BehaviorSubject, Subject, type Observable } from 'rxjs';
+import { BehaviorSubject, type Observable } from 'rxjs';
+import { Hub } from '../../rx/hub.ts';
 import { pino, type Logger } from 'pino';
 import type { AmiFrame } from '../../domain/types.ts';
 import { AmiFramer, DEFAULT_MAX_FRAME_BYTES, header, type FramerError } from './framer.ts';
@@ -172,7 +173,7 @@ export class AmiClient {
   private readonly escape: (text: string) => string;
   private readonly random: () => number;
   private readonly socketFactory: SocketFactory;
-  private readonly framesSubject = new Subject<AmiFrame>();
+  private readonly framesSubject = new Hub<AmiFrame>();
   private readonly stateSubject: BehaviorSubject<ConnectionState>;
   private readonly framer: AmiFramer;
   private readonly pending = new Map<string, Pending>();
@@ -242,7 +243,7 @@ export class AmiClient {
       reason: 'not started',
       since: Date.now(),
     });
-    this.frames$ = this.framesSubject.asObservable();
+    this.frames$ = this.framesSubject;
     this.state$ = this.stateSubject.asObservable();
   }
 

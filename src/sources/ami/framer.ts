@@ -68,10 +68,6 @@ const FAST_MIN = 64;
 /** Frames one index pool holds: one allocation per this many frames. */
 const POOL_FRAMES = 256;
 
-/** s[from, to) as a string of its own (flat), not a slice holding `s` alive. */
-function copyOf(s: string, from: number, to: number): string {
-  return to - from < 13 ? s.slice(from, to) : (' ' + s.slice(from, to)).slice(1);
-}
 
 export class AmiFramer {
   readonly stats: FramerStats = {
@@ -208,8 +204,8 @@ export class AmiFramer {
       if (end - p > this.max) this.dropOversize(end - p);
       else if (walked.bad > 0 || walked.good === 0) this.emit(chunk, pos + p, pos + end - 4);
       else {
-        // A copy, not a slice: a slice would keep the whole chunk alive as long as any event of it.
-        this.out.push(new TextFrame(copyOf(s, p, end - 4), this.pool, base));
+        // Its own string, not a slice of `s`: a slice would keep the whole chunk alive as long as any event of it.
+        this.out.push(new TextFrame(chunk.toString('latin1', pos + p, pos + end - 4), this.pool, base));
         this.stats.frames++;
         this.poolUsed += SPAN_WIDTH;
       }
