@@ -5,7 +5,8 @@
 //   3. reaction: event into the AMI socket -> address in the kernel set (unshare -n);
 //   4. guesses before ban: real Asterisk + svcrack, sipwarden vs fail2ban (the lab).
 // Options (env): BENCH_EVENTS (1000000), BENCH_BOTNET (100000), BENCH_MEMORY_SOURCES
-// (1000000), BENCH_BANS (1000), BENCH_ONLY=throughput,memory,reaction,guesses.
+// (1000000), BENCH_BANS (1000), BENCH_RUNS (3: throughput runs per contender, the median is
+// printed), BENCH_ONLY=throughput,memory,reaction,guesses.
 // Parts that need root (3, 4) say why they are skipped.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,9 @@ const EVENTS = Number(env['BENCH_EVENTS'] ?? 1_000_000);
 const BOTNET = Number(env['BENCH_BOTNET'] ?? 100_000);
 const MEM_SOURCES = Number(env['BENCH_MEMORY_SOURCES'] ?? 1_000_000);
 const BANS = Number(env['BENCH_BANS'] ?? 1000);
+const RUNS = Math.max(1, Number(env['BENCH_RUNS'] ?? 3));
+/** The run of median time. */
+const median = <T extends { ms: number }>(runs: T[]): T => [...runs].sort((a, b) => a.ms - b.ms)[runs.length >> 1]!;
 const only = new Set((env['BENCH_ONLY'] ?? 'throughput,memory,reaction,guesses').split(','));
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const rows: Array<[string, string, string, string]> = [];
@@ -38,16 +42,19 @@ if (only.has('throughput')) {
     const w = botnetWorkload({ events: EVENTS, botnet: BOTNET, phones: 200, legitShare: 0.1, rate: 10_000, active }, active !== 0);
     const cs = chunks(w.ami);
     runSipwarden(chunks(w.ami.subarray(0, Math.min(w.ami.length, 20 << 20)))); // warm-up (JIT), 20 MB
-    const s = runSipwarden(cs);
+    // The median of RUNS runs (each a fresh pipeline), the same for asterisk-manager below.
+    const s = median(Array.from({ length: RUNS }, () => runSipwarden(cs)));
     const swRate = (s.security / s.ms) * 1000;
     const tag = active ? `waves of ${active}` : 'uniform random';
     row('throughput', `workload (${tag})`, `${k(w.events)} events (${k(w.failures)} failures), ${(w.ami.length / 1048576).toFixed(0)} MB AMI`);
-    row('throughput', `sipwarden bytes->decisions (${tag})`, `${k(swRate)} events/s (${(s.ms / 1000).toFixed(2)} s; ${k(s.attempts)} attempts, ${k(s.decisions)} decisions)`, `>= 300,000/s: ${ok(swRate >= 300_000)}`);
+    row('throughput', `sipwarden bytes->decisions (${tag})`, `${k(swRate)} events/s (median of ${RUNS} runs, ${(s.ms / 1000).toFixed(2)} s; ${k(s.attempts)} attempts, ${k(s.decisions)} decisions)`, `>= 300,000/s: ${ok(swRate >= 300_000)}`);
     row('throughput', `sipwarden framer alone (${tag})`, `${k((s.frames / s.framerOnlyMs) * 1000)} frames/s`);
     if (active) {
-      const am = await runAsteriskManager(cs);
+      const amRuns = [];
+      for (let i = 0; i < RUNS; i++) amRuns.push(await runAsteriskManager(cs));
+      const am = median(amRuns);
       const amRate = (am.events / am.ms) * 1000;
-      row('throughput', 'asterisk-manager 0.2.0 parser alone', `${k(amRate)} events/s (${(am.ms / 1000).toFixed(2)} s, ${k(am.events)} events)`);
+      row('throughput', 'asterisk-manager 0.2.0 parser alone', `${k(amRate)} events/s (median of ${RUNS} runs, ${(am.ms / 1000).toFixed(2)} s, ${k(am.events)} events)`);
       row('throughput', 'ratio sipwarden (whole path) / asterisk-manager (parser)', `${(swRate / amRate).toFixed(2)}x`, `>= 3x: ${ok(swRate / amRate >= 3)}`);
       row('throughput', 'ratio sipwarden framer / asterisk-manager parser', `${((s.frames / s.framerOnlyMs) * 1000 / amRate).toFixed(2)}x`);
       const dir = mkdtempSync(join(tmpdir(), 'sw-bench-'));

@@ -107,6 +107,13 @@ class RuleRunner {
   }
 }
 
+/** The rules an event type routes to: for its first service inline, for others by name. */
+interface Route {
+  readonly service: string;
+  readonly rules: RuleRunner[];
+  others: Map<string, RuleRunner[]> | undefined;
+}
+
 /** The rules that share one key table (same grouping), and its sweep. */
 class Group {
   readonly runners: RuleRunner[] = [];
@@ -190,22 +197,19 @@ export function createRuleEngine(rules: readonly DetectionRule[], opts: EngineOp
         group.sweepMs = Math.min(group.sweepMs, opts.sweepMs ?? Math.max(1000, Math.min(r.windowMs, 30_000)));
         runners.push(runner);
       }
-      // type -> service -> the rules that can match it, in config order (attempt flags do not matter to matchers).
-      const routes = new Map<string, Map<string, RuleRunner[]>>();
+      // type -> the rules that can match it for its service, in config order (attempt flags do
+      // not matter to matchers): one lookup per event, the service nearly always the last one seen.
+      const routes = new Map<string, Route>();
       let routeCount = 0;
       const route = (ev: SecurityEvent): RuleRunner[] => {
-        let byService = routes.get(ev.type);
-        let rs = byService?.get(ev.service);
-        if (rs === undefined) {
-          rs = runners.filter((r) => r.matches(ev));
-          // Service names come from Asterisk's short list; bound the table anyway.
-          if (routeCount < 1024) {
-            if (byService === undefined) routes.set(ev.type, (byService = new Map()));
-            byService.set(ev.service, rs);
-            routeCount++;
-          }
-        }
-        return rs;
+        const r = routes.get(ev.type);
+        if (r !== undefined && r.service === ev.service) return r.rules;
+        const found = r?.others?.get(ev.service) ?? runners.filter((x) => x.matches(ev));
+        // Service names come from Asterisk's short list; bound the table anyway.
+        if (r === undefined) {
+          if (routeCount++ < 1024) routes.set(ev.type, { service: ev.service, rules: found, others: undefined });
+        } else if (!r.others?.has(ev.service) && routeCount++ < 1024) (r.others ??= new Map()).set(ev.service, found);
+        return found;
       };
       let lastTime = 0;
       let seq = 0;
