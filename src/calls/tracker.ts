@@ -1,6 +1,7 @@
 import type { AmiFrame, CallEvent, SecurityEvent } from '../domain/types.ts';
 import { FAILURE_TYPES } from '../domain/types.ts';
 import { classify, type Classification } from './classify.ts';
+import { TimeRing } from './time-ring.ts';
 import type { TollFraudConfig } from './config.ts';
 
 /** One call in progress, by its originating channel. */
@@ -45,9 +46,8 @@ export function accountOf(channel: string, callerIdNum: string): string {
 
 interface AccountState {
   ips: string[];
-  /** Failure times, oldest first, from `failHead` on (dropped by moving the head: no shift per event). */
-  failures: number[];
-  failHead: number;
+  /** Failure times of the window, the latest MAX_FAILURES. */
+  readonly failures: TimeRing;
   suspectUntil: number;
   suspectWhy: string;
   lastAuth?: { ip: string; time: number };
@@ -90,30 +90,17 @@ export class CallTracker {
     if (FAILURE_TYPES.has(ev.type)) {
       if (!ev.attempt) return;
       const st = this.account(ev.account);
-      const f = st.failures;
-      f.push(ev.time);
-      const horizon = ev.time - c.failureWindowMs;
-      let head = st.failHead;
-      while (head < f.length && (f[head]! <= horizon || f.length - head > MAX_FAILURES)) head++;
-      if (head > 64 && head * 2 > f.length) {
-        f.copyWithin(0, head);
-        f.length -= head;
-        head = 0;
-      }
-      st.failHead = head;
+      st.failures.push(ev.time);
+      st.failures.dropThrough(ev.time - c.failureWindowMs);
       return;
     }
     if (ev.type !== 'SuccessfulAuth') return;
     const st = this.account(ev.account);
     const ip = ev.remote.ip;
-    let recentFailures = 0;
-    for (let i = st.failHead; i < st.failures.length; i++) if (st.failures[i]! > ev.time - c.failureWindowMs) recentFailures++;
+    const recentFailures = st.failures.countAfter(ev.time - c.failureWindowMs);
     if (c.failuresBefore > 0 && recentFailures >= c.failuresBefore) this.suspect(st, ev.time, `authenticated after ${recentFailures} failed attempts`);
     else if (c.newIp && st.ips.length > 0 && !st.ips.includes(ip)) this.suspect(st, ev.time, `authenticated from a new address ${ip}`);
-    if (recentFailures > 0) {
-      st.failures = [];
-      st.failHead = 0;
-    }
+    if (recentFailures > 0) st.failures.clear();
     // The first address of an account is learnt, not suspected: a fresh start knows nobody.
     if (!st.ips.includes(ip)) {
       st.ips.push(ip);
@@ -137,7 +124,7 @@ export class CallTracker {
     let st = this.accounts.get(name);
     if (!st) {
       if (this.accounts.size >= MAX_ACCOUNTS) this.accounts.delete(this.accounts.keys().next().value!);
-      this.accounts.set(name, (st = { ips: [], failures: [], failHead: 0, suspectUntil: 0, suspectWhy: '' }));
+      this.accounts.set(name, (st = { ips: [], failures: new TimeRing(MAX_FAILURES), suspectUntil: 0, suspectWhy: '' }));
     }
     return st;
   }
