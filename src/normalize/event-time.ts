@@ -1,3 +1,5 @@
+import { Words, sameBytes } from '../sources/ami/bytes-at.ts';
+
 /**
  * Parses Asterisk's EventTV, e.g. `2026-11-22T11:17:53.844+0000`.
  * Date.parse rejects the `+0000` offset form, so split it by hand.
@@ -19,14 +21,15 @@ export function parseEventTV(text: string): number {
 
 // Date part (`YYYY-MM-DDTHH:MM:SS`) of the last EventTV and its Date.UTC: events share seconds.
 let lastPrefix = '';
+const lastPrefixWords = new Words(19);
 let lastBase = 0;
 
 /**
  * parseEventTV(text.slice(start, end)) for the 28-char form, read in place;
  * NaN for anything else, which the caller then slices and parses.
  */
-export function parseEventTVAt(text: string, start: number, end: number): number {
-  return end - start === 28 ? fastEventTV(text, start) : NaN;
+export function parseEventTVAt(text: string, start: number, end: number, bytes: DataView | null = null, byteAt = 0): number {
+  return end - start === 28 ? fastEventTV(text, start, bytes, byteAt) : NaN;
 }
 
 /** text at `o` starts with prefix, compared by char codes (cheaper than a startsWith call here). */
@@ -46,7 +49,7 @@ function digits(text: string, from: number, n: number): number {
 }
 
 /** `YYYY-MM-DDTHH:MM:SS.mmm±HHMM` at `o` (28 chars) only; NaN for anything else (the regex decides then). */
-function fastEventTV(text: string, o: number): number {
+function fastEventTV(text: string, o: number, bytes: DataView | null = null, byteAt = 0): number {
   if (text.charCodeAt(o + 19) !== 0x2e /* . */) return NaN;
   const frac = digits(text, o + 20, 3);
   const sign = text.charCodeAt(o + 23);
@@ -54,7 +57,8 @@ function fastEventTV(text: string, o: number): number {
   const om = digits(text, o + 26, 2);
   if (frac < 0 || oh < 0 || om < 0 || (sign !== 0x2b && sign !== 0x2d)) return NaN;
   let base: number;
-  if (lastPrefix !== '' && samePrefix(text, o, lastPrefix)) base = lastBase;
+  // The date and second are compared with the last ones (a word at a time when the bytes are at hand).
+  if (lastPrefix !== '' && (bytes !== null ? sameBytes(bytes, byteAt + o, 19, lastPrefixWords) : samePrefix(text, o, lastPrefix))) base = lastBase;
   else {
     if (text.charCodeAt(o + 4) !== 0x2d || text.charCodeAt(o + 7) !== 0x2d || text.charCodeAt(o + 10) !== 0x54 || text.charCodeAt(o + 13) !== 0x3a || text.charCodeAt(o + 16) !== 0x3a) return NaN;
     const y = digits(text, o, 4), mo = digits(text, o + 5, 2), d = digits(text, o + 8, 2);
@@ -62,6 +66,7 @@ function fastEventTV(text: string, o: number): number {
     if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || s < 0) return NaN;
     base = Date.UTC(y, mo - 1, d, h, mi, s, 0);
     lastPrefix = text.slice(o, o + 19);
+    lastPrefixWords.set(lastPrefix);
     lastBase = base;
   }
   // Date.UTC(..., frac) === Date.UTC(..., 0) + frac for every 4-digit year (no TimeClip at that range).

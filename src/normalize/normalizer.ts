@@ -1,7 +1,8 @@
 import { SECURITY_EVENT_TYPES, FAILURE_TYPES } from '../domain/types.ts';
 import type { AmiFrame, CallEvent, CallEventType, DomainEvent, Endpoint, SecurityEvent, SecurityEventType } from '../domain/types.ts';
-import { parseAmiAddress, parseIpv4AddressAt, detach } from './remote-address.ts';
+import { MAX_ADDRESS, parseAmiAddress, parseIpv4AddressAt, detach } from './remote-address.ts';
 import { TextFrame } from '../sources/ami/framer.ts';
+import { Words, sameBytes } from '../sources/ami/bytes-at.ts';
 import { SPAN_WIDTH, EVENT, TV, SERVICE, ACCOUNT, SESSION, REMOTE, LOCAL, SEVERITY, RESPONSE } from '../sources/ami/header-index.ts';
 import { SecurityEventRecord, clip, scanSecurityText, spanText } from './security-event.ts';
 import { parseEventTV, parseEventTVAt } from './event-time.ts';
@@ -36,6 +37,8 @@ export interface NormalizerCounters {
 export class Normalizer {
   private lastTime = 0;
   private lastLocalText = '';
+  /** lastLocalText as words, for frames read from an ASCII chunk (empty if it does not fit). */
+  private readonly lastLocalWords = new Words(MAX_ADDRESS);
   private lastLocalEp: Endpoint | null = null;
   private readonly dedupe: AttemptDeduper;
   readonly counters: NormalizerCounters = { frames: 0, security: 0, call: 0, attempts: 0, retransmits: 0, ignored: 0, malformed: 0 };
@@ -65,9 +68,11 @@ export class Normalizer {
         sp = SPANS;
         at = 0;
       }
-      const event = eventAt(frame.text, sp[at + EVENT]!, sp[at + EVENT + 1]!);
+      const b = frame.bytes;
+      const bo = frame.byteAt;
+      const event = eventAt(frame.text, sp[at + EVENT]!, sp[at + EVENT + 1]!, b, bo);
       if (event !== undefined) {
-        if (SECURITY.has(event)) return this.securityFromText(event as SecurityEventType, frame.text, sp, at);
+        if (SECURITY.has(event)) return this.securityFromText(event as SecurityEventType, frame.text, sp, at, b, bo);
         return this.call(event as CallEventType, frame);
       }
       this.counters.ignored++;
@@ -107,14 +112,14 @@ export class Normalizer {
   }
 
   /** The security event of a frame text: fields read in place, only the values kept are sliced. */
-  private securityFromText(type: SecurityEventType, text: string, sp: Int32Array, at: number): SecurityEvent | null {
+  private securityFromText(type: SecurityEventType, text: string, sp: Int32Array, at: number, b: DataView | null, bo: number): SecurityEvent | null {
     const f = F;
     // EventTV in Asterisk's form is read in place; anything else is sliced and parsed as before.
     const ts = sp[at + TV]!;
-    f.tvTime = ts < 0 ? NaN : parseEventTVAt(text, ts, sp[at + TV + 1]!);
+    f.tvTime = ts < 0 ? NaN : parseEventTVAt(text, ts, sp[at + TV + 1]!, b, bo);
     f.tv = f.tvTime === f.tvTime ? '' : spanText(text, sp, at, TV);
     const ss = sp[at + SERVICE]!;
-    f.service = ss < 0 ? '' : (knownService(text, ss, sp[at + SERVICE + 1]!) ?? clip(spanText(text, sp, at, SERVICE)));
+    f.service = ss < 0 ? '' : (constantAt(SERVICE_NAMES, text, ss, sp[at + SERVICE + 1]!, b, bo) ?? clip(spanText(text, sp, at, SERVICE)));
     f.account = detach(clip(spanText(text, sp, at, ACCOUNT)));
     f.sessionId = clip(spanText(text, sp, at, SESSION));
     // The common IPv4 form is parsed in place; anything else from its text.
@@ -122,7 +127,7 @@ export class Normalizer {
     const remoteEp = rs < 0 ? undefined : parseIpv4AddressAt(text, rs, sp[at + REMOTE + 1]!);
     f.remote = remoteEp === undefined ? spanText(text, sp, at, REMOTE) : '';
     const vs = sp[at + SEVERITY]!;
-    f.severity = vs < 0 ? '' : (knownSeverity(text, vs, sp[at + SEVERITY + 1]!) ?? spanText(text, sp, at, SEVERITY));
+    f.severity = vs < 0 ? '' : (constantAt(SEVERITIES, text, vs, sp[at + SEVERITY + 1]!, b, bo) ?? spanText(text, sp, at, SEVERITY));
     f.response = clip(spanText(text, sp, at, RESPONSE));
     // LocalAddress is nearly always the text seen last: compared in place, parsed once.
     let localEp: Endpoint | null = null;
@@ -130,7 +135,8 @@ export class Normalizer {
     const le = sp[at + LOCAL + 1]!;
     if (ls >= 0 && le > ls) {
       const last = this.lastLocalText;
-      localEp = le - ls === last.length && text.startsWith(last, ls) ? this.lastLocalEp : this.localOf(text.slice(ls, le));
+      const same = b !== null ? sameBytes(b, bo + ls, le - ls, this.lastLocalWords) : le - ls === last.length && text.startsWith(last, ls);
+      localEp = same ? this.lastLocalEp : this.localOf(text.slice(ls, le));
     }
     return this.security(type, f, localEp, text, remoteEp);
   }
@@ -140,6 +146,7 @@ export class Normalizer {
     if (!local) return null;
     if (local !== this.lastLocalText) {
       this.lastLocalText = local;
+      this.lastLocalWords.set(local);
       this.lastLocalEp = parseAmiAddress(local);
     }
     return this.lastLocalEp;
@@ -247,7 +254,7 @@ function setField(f: SecurityFields, k: string, v: string): void {
   switch (k) {
     case 'Event': case 'Privilege': case 'EventVersion': break;
     case 'EventTV': f.tv = v; break;
-    case 'Service': f.service = constantAt(SERVICE_NAMES, v, 0, v.length) ?? clip(v); break;
+    case 'Service': f.service = constantAt(SERVICE_NAMES, v, 0, v.length, null, 0) ?? clip(v); break;
     case 'AccountID': f.account = detach(clip(v)); break;
     case 'SessionID': f.sessionId = clip(v); break;
     case 'RemoteAddress': f.remote = v; break;
@@ -264,29 +271,35 @@ function readSecurityHeaders(headers: ReadonlyArray<readonly [string, string]>, 
   for (const [k, v] of headers) setField(f, k, v);
 }
 
+/** A name the normalizer turns into its constant, with its bytes for frames read from an ASCII chunk. */
+interface Constant {
+  readonly name: string;
+  readonly words: Words;
+}
+const constants = (names: readonly string[]): Constant[] => names.map((name) => ({ name, words: Words.of(name) }));
+
 // Event names by length: the name in a frame is found among its constants in place, no slice or hash.
-const EVENT_NAMES: ReadonlyArray<readonly string[] | undefined> = (() => {
-  const byLen: string[][] = [];
-  for (const n of [...SECURITY.keys(), ...CALL]) (byLen[n.length] ??= []).push(n);
+const EVENT_NAMES: ReadonlyArray<readonly Constant[] | undefined> = (() => {
+  const byLen: Constant[][] = [];
+  for (const c of constants([...SECURITY.keys(), ...CALL])) (byLen[c.name.length] ??= []).push(c);
   return byLen;
 })();
 
 /** The security or call event name at text[start, end), as its constant; undefined for any other. */
-function eventAt(text: string, start: number, end: number): string | undefined {
+function eventAt(text: string, start: number, end: number, b: DataView | null, bo: number): string | undefined {
   const names = start < 0 ? undefined : EVENT_NAMES[end - start];
-  if (names === undefined) return undefined;
-  for (let i = 0; i < names.length; i++) if (text.startsWith(names[i]!, start)) return names[i];
-  return undefined;
+  return names === undefined ? undefined : constantAt(names, text, start, end, b, bo);
 }
 
-const SERVICE_NAMES = ['PJSIP', 'SIP', 'AMI', 'IAX2', 'ARI', 'chan_sip', 'TEST'];
-const SEVERITIES = ['Error', 'Informational'];
+const SERVICE_NAMES = constants(['PJSIP', 'SIP', 'AMI', 'IAX2', 'ARI', 'chan_sip', 'TEST']);
+const SEVERITIES = constants(['Error', 'Informational']);
 
-/** The constant equal to text[start, end) among `names`, if any: no slice for the common values. */
-function constantAt(names: readonly string[], text: string, start: number, end: number): string | undefined {
-  for (let i = 0; i < names.length; i++) {
-    const n = names[i]!;
-    if (n.length === end - start && sameAt(text, start, n)) return n;
+/** The constant equal to text[start, end) among `list`, if any: no slice for the common values. */
+function constantAt(list: readonly Constant[], text: string, start: number, end: number, b: DataView | null, bo: number): string | undefined {
+  const len = end - start;
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i]!;
+    if (c.name.length === len && (b !== null ? sameBytes(b, bo + start, len, c.words) : sameAt(text, start, c.name))) return c.name;
   }
   return undefined;
 }
@@ -296,5 +309,4 @@ function sameAt(text: string, at: number, s: string): boolean {
   for (let i = 0; i < s.length; i++) if (text.charCodeAt(at + i) !== s.charCodeAt(i)) return false;
   return true;
 }
-const knownService = (text: string, start: number, end: number) => constantAt(SERVICE_NAMES, text, start, end);
-const knownSeverity = (text: string, start: number, end: number) => constantAt(SEVERITIES, text, start, end);
+

@@ -3,6 +3,8 @@ import type { Endpoint, Transport } from '../domain/types.ts';
 import { rememberIpv4 } from '../domain/ipv4.ts';
 
 const TRANSPORTS: ReadonlySet<string> = new Set(['UDP', 'TCP', 'TLS', 'WS', 'WSS']);
+/** Longest address text parsed; anything longer is not an address. */
+export const MAX_ADDRESS = 80;
 
 /**
  * Parses Asterisk's `IPV4|IPV6/<transport>/<address>/<port>`. IPv6 comes
@@ -10,7 +12,7 @@ const TRANSPORTS: ReadonlySet<string> = new Set(['UDP', 'TCP', 'TLS', 'WS', 'WSS
  * Returns null for anything that does not parse: the caller counts it.
  */
 export function parseAmiAddress(text: string): Endpoint | null {
-  if (text.length > 80) return null;
+  if (text.length > MAX_ADDRESS) return null;
   const first = text.indexOf('/');
   const second = first < 0 ? -1 : text.indexOf('/', first + 1);
   const last = text.lastIndexOf('/');
@@ -93,7 +95,7 @@ const TRANSPORT_AT: readonly Transport[] = ['UDP', 'TCP', 'TLS', 'WSS', 'WS'];
  * anything else, and the caller falls back to parseAmiAddress, so results never differ.
  */
 export function parseIpv4AddressAt(text: string, start: number, end: number): Endpoint | undefined {
-  if (end - start > 80 || end - start < 17) return undefined;
+  if (end - start > MAX_ADDRESS || end - start < 17) return undefined;
   if (text.charCodeAt(start) !== 0x49 || text.charCodeAt(start + 1) !== 0x50 || text.charCodeAt(start + 2) !== 0x56 || text.charCodeAt(start + 3) !== 0x34 || text.charCodeAt(start + 4) !== 0x2f) return undefined;
   let pos = start + 5;
   let transport: Transport | undefined;

@@ -205,7 +205,7 @@ export class AmiFramer {
       else if (walked.bad > 0 || walked.good === 0) this.emit(chunk, pos + p, pos + end - 4);
       else {
         // Its own string, not a slice of `s`: a slice would keep the whole chunk alive as long as any event of it.
-        this.out.push(new TextFrame(chunk.toString('latin1', pos + p, pos + end - 4), this.pool, base));
+        this.out.push(new TextFrame(chunk.toString('latin1', pos + p, pos + end - 4), this.pool, base, bytes, pos + p));
         this.stats.frames++;
         this.poolUsed += SPAN_WIDTH;
       }
@@ -481,11 +481,15 @@ export class TextFrame implements AmiFrame {
   /**
    * @param index where the framer recorded this frame's header spans (see
    *   header-index.ts), at `at`; absent for a frame made from text elsewhere.
+   * @param bytes the ASCII chunk the text was read from, char i at byte
+   *   `byteAt + i` (values compared a word at a time, see bytes-at.ts).
    */
   constructor(
     readonly text: string,
     readonly index?: Int32Array,
     readonly at = 0,
+    readonly bytes: DataView | null = null,
+    readonly byteAt = 0,
   ) {}
 
   get headers(): ReadonlyArray<readonly [string, string]> {
