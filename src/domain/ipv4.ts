@@ -42,3 +42,32 @@ function parseIpv4(ip: string): number {
   if (dots !== 3 || digits === 0) return -1;
   return out * 256 + part;
 }
+
+/**
+ * True only for what net.isIPv4 accepts (four decimal octets 0-255, no
+ * leading zeros); a false here falls back to isIP, so results never differ.
+ */
+export function isPlainIpv4(ip: string): boolean {
+  const n = ip.length;
+  if (n < 7 || n > 15) return false;
+  let parts = 0;
+  let i = 0;
+  while (i <= n) {
+    let v = 0;
+    let len = 0;
+    const start = i;
+    while (i < n) {
+      const c = ip.charCodeAt(i) - 48;
+      if (c < 0 || c > 9) break;
+      v = v * 10 + c;
+      len++;
+      i++;
+    }
+    if (len === 0 || len > 3 || v > 255 || (len > 1 && ip.charCodeAt(start) === 48)) return false;
+    parts++;
+    if (i === n) return parts === 4;
+    if (ip.charCodeAt(i) !== 0x2e || parts === 4) return false;
+    i++;
+  }
+  return false;
+}

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { Endpoint, Transport } from '../domain/types.ts';
-import { rememberIpv4 } from '../domain/ipv4.ts';
+import { isPlainIpv4, rememberIpv4 } from '../domain/ipv4.ts';
 
 const TRANSPORTS: ReadonlySet<string> = new Set(['UDP', 'TCP', 'TLS', 'WS', 'WSS']);
 /** Longest address text parsed; anything longer is not an address. */
@@ -24,7 +24,7 @@ export function parseAmiAddress(text: string): Endpoint | null {
   if (!TRANSPORTS.has(transport)) return null;
   const port = portOf(portText);
   if (port < 0 || port > 65535) return null;
-  const family = fam === 'IPV4' && isDottedQuad(ip) ? 4 : isIP(ip);
+  const family = fam === 'IPV4' && isPlainIpv4(ip) ? 4 : isIP(ip);
   if (family === 4 && fam === 'IPV4') return { family: 4, transport: transport as Transport, ip: detach(ip), port };
   if (family === 6 && fam === 'IPV6') {
     // IPv4-mapped IPv6 is the IPv4 host as far as bans go.
@@ -46,35 +46,6 @@ function portOf(text: string): number {
     v = v * 10 + c;
   }
   return v;
-}
-
-/**
- * True only for what net.isIPv4 accepts (four decimal octets 0-255, no
- * leading zeros); a false here falls back to isIP, so results never differ.
- */
-function isDottedQuad(ip: string): boolean {
-  const n = ip.length;
-  if (n < 7 || n > 15) return false;
-  let parts = 0;
-  let i = 0;
-  while (i <= n) {
-    let v = 0;
-    let len = 0;
-    const start = i;
-    while (i < n) {
-      const c = ip.charCodeAt(i) - 48;
-      if (c < 0 || c > 9) break;
-      v = v * 10 + c;
-      len++;
-      i++;
-    }
-    if (len === 0 || len > 3 || v > 255 || (len > 1 && ip.charCodeAt(start) === 48)) return false;
-    parts++;
-    if (i === n) return parts === 4;
-    if (ip.charCodeAt(i) !== 0x2e || parts === 4) return false;
-    i++;
-  }
-  return false;
 }
 
 /**

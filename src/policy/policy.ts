@@ -3,6 +3,7 @@ import { CidrSet, parseCidr } from './cidr.ts';
 import { ActiveDecisions, ownId, type HeldDecision } from './active.ts';
 import { OffenceHistory } from './history.ts';
 import { formatDuration } from '../config/duration.ts';
+import { ipv4ToInt, isPlainIpv4 } from '../domain/ipv4.ts';
 
 export type { HeldDecision } from './active.ts';
 
@@ -66,6 +67,13 @@ export class Policy {
 
   /** Why an address must never be banned, or null. */
   protection(ipOrCidr: string): string | null {
+    // A plain dotted quad (every IPv4 source) without parsing it as a CIDR; the
+    // trusted case, which names the entry, takes the general path.
+    if (isPlainIpv4(ipOrCidr)) {
+      if (ipv4ToInt(ipOrCidr) >>> 24 === 127) return 'loopback';
+      if (this.whitelist.has(ipOrCidr)) return 'whitelisted';
+      if (!this.trusted.has(ipOrCidr)) return null;
+    }
     const p = parseCidr(ipOrCidr);
     if (typeof p === 'string') return 'not a valid address';
     if (p.family === 4 && p.network.startsWith('127.')) return 'loopback';
@@ -103,6 +111,12 @@ export class Policy {
 
   private decideOne(alert: Alert, target: Target): { decision?: Decision; why?: string } {
     const key = targetKey(target);
+    // Already decided the same way and in force: whatever the checks below say, the answer
+    // is "already handled" (they can only turn the action into a watch), so skip them.
+    const held = this.active.get(key);
+    if (held && held.expiresAt > alert.time && held.action === alert.action && !(alert.allPorts && !held.allPorts && alert.action === 'ban-ip')) {
+      return { why: `${key} already ${held.action === 'watch' ? 'watched' : 'handled'} (${held.rule})` };
+    }
     let action = alert.action;
     let reason = alert.reason;
     if (target.ip !== undefined) {

@@ -140,3 +140,35 @@ describe('CidrSet IPv4 fast path', () => {
     );
   });
 });
+
+describe('protection fast path', () => {
+  it('answers for plain IPv4 what the CIDR path answers (loopback, whitelist, trusted, leading zeros, ranges)', () => {
+    const whitelist = ['198.18.5.0/24', '10.0.0.0/8', 'fd00:5157:1::/48'];
+    const trusted = [{ cidr: '198.18.0.50', why: 'trunk provider' }, { cidr: '198.19.7.0/24', why: 'trunk (config)' }];
+    const p = new Policy({ ...cfg, whitelist });
+    p.setTrusted(trusted);
+    p.addOwnAddress('198.18.0.1');
+    // The general path, as protection() was before its IPv4 shortcut.
+    const wl = new CidrSet(whitelist);
+    const tr = new CidrSet(['198.18.0.1', ...trusted.map((t) => t.cidr)]);
+    const why = new Map<string, string>([['198.18.0.1', 'the PBX itself'], ...trusted.map((t) => [t.cidr, t.why] as [string, string])]);
+    const reference = (ip: string): string | null => {
+      const c = parseCidr(ip);
+      if (typeof c === 'string') return 'not a valid address';
+      if (c.family === 4 && c.network.startsWith('127.')) return 'loopback';
+      if (c.family === 6 && c.network === '::1') return 'loopback';
+      if (c.prefix === (c.family === 4 ? 32 : 128) ? wl.has(c.network) : wl.overlaps(c.text)) return 'whitelisted';
+      if (c.prefix === (c.family === 4 ? 32 : 128) ? tr.has(c.network) : tr.overlaps(c.text)) {
+        for (const [cidr, w] of why) if (new CidrSet([cidr]).has(c.network) || new CidrSet([c.text]).has(cidr.split('/')[0]!)) return `trusted: ${w}`;
+        return 'trusted';
+      }
+      return null;
+    };
+    const octet = fc.oneof(fc.integer({ min: 0, max: 255 }).map(String), fc.constantFrom('01', '00', '256', '', '007', '1a'));
+    const ip = fc.oneof(
+      fc.tuple(fc.constantFrom('127', '198', '10', '0', '255'), fc.constantFrom('18', '19', '0', '5'), octet, octet).map((p) => p.join('.')),
+      fc.constantFrom('198.18.0.50', '198.18.0.1', '198.19.7.9', '198.18.5.77', '127.0.0.1', '::1', 'fd00:5157:1::9', '198.18.0.0/16', '1.2.3.4.5', '1.2.3'),
+    );
+    fc.assert(fc.property(ip, (a) => assert.equal(p.protection(a), reference(a), a)), { numRuns: 5000, seed: 12 });
+  });
+});
