@@ -109,24 +109,8 @@ export function parseIpv4AddressAt(text: string, start: number, end: number): En
     port = port * 10 + c;
   }
   if (pos - portStart < 1 || pos - portStart > 5 || port > 65535) return undefined;
-  // An attacker sends from one address and port again and again: the Endpoint (and its
-  // address text) of the last one seen in this cell is shared, not made anew per event.
-  const key = (n * 65536 + port) * 8 + TRANSPORT_AT.indexOf(transport);
-  const cell = cellOf(n, port);
-  let ep = CACHED[cell];
-  if (ep === undefined || CACHED_KEY[cell] !== key) {
-    ep = { family: 4, transport, ip: detach(text.slice(ipStart, ipEnd)), port };
-    CACHED[cell] = ep;
-    CACHED_KEY[cell] = key;
-  }
+  const ip = detach(text.slice(ipStart, ipEnd));
   // The detectors key IPv4 sources by this integer: they need not parse the text again.
-  rememberIpv4(ep.ip, n);
-  return ep;
+  rememberIpv4(ip, n);
+  return { family: 4, transport, ip, port };
 }
-
-// A direct-mapped cache of IPv4 Endpoints (a new one replaces whatever held its cell):
-// bounded, no eviction pass, a lookup is one multiply. Endpoints are immutable.
-const CACHE_BITS = 14;
-const CACHED: Array<Endpoint | undefined> = new Array<Endpoint | undefined>(1 << CACHE_BITS).fill(undefined);
-const CACHED_KEY = new Float64Array(1 << CACHE_BITS);
-const cellOf = (n: number, port: number): number => Math.imul(n ^ Math.imul(port, 0x9e3779b1), 0x85ebca6b) >>> (32 - CACHE_BITS);
