@@ -7,8 +7,8 @@ const EMPTY = -1;
 const DELETED = -2;
 
 export class IntIndex {
-  private keys: Uint32Array;
-  private vals: Int32Array;
+  /** Cell i is [2i] the key (as int32) and [2i + 1] its slot: a probe reads one cache line. */
+  private cells: Int32Array;
   private mask: number;
   private live = 0;
   private used = 0; // live + deleted markers
@@ -16,8 +16,7 @@ export class IntIndex {
   constructor(capacity = 1024) {
     let cap = 16;
     while (cap < capacity * 2) cap *= 2;
-    this.keys = new Uint32Array(cap);
-    this.vals = new Int32Array(cap).fill(EMPTY);
+    this.cells = emptyCells(cap);
     this.mask = cap - 1;
   }
 
@@ -27,39 +26,39 @@ export class IntIndex {
 
   /** The slot of `key`, or -1. */
   get(key: number): number {
-    const keys = this.keys;
-    const vals = this.vals;
+    const c = this.cells;
     const mask = this.mask;
+    const k = key | 0;
     for (let i = hash(key) & mask; ; i = (i + 1) & mask) {
-      const v = vals[i]!;
+      const v = c[2 * i + 1]!;
       if (v === EMPTY) return -1;
-      if (v !== DELETED && keys[i] === key) return v;
+      if (v !== DELETED && c[2 * i] === k) return v;
     }
   }
 
   /** Adds a key that is not in the index. */
   set(key: number, slot: number): void {
-    if ((this.used + 1) * 2 > this.vals.length) this.rehash(this.live * 4 > this.vals.length ? this.vals.length * 2 : this.vals.length);
-    const keys = this.keys;
-    const vals = this.vals;
+    const cap = this.mask + 1;
+    if ((this.used + 1) * 2 > cap) this.rehash(this.live * 4 > cap ? cap * 2 : cap);
+    const c = this.cells;
     const mask = this.mask;
     let i = hash(key) & mask;
-    while (vals[i]! >= 0) i = (i + 1) & mask;
-    if (vals[i] === EMPTY) this.used++;
-    keys[i] = key;
-    vals[i] = slot;
+    while (c[2 * i + 1]! >= 0) i = (i + 1) & mask;
+    if (c[2 * i + 1] === EMPTY) this.used++;
+    c[2 * i] = key | 0;
+    c[2 * i + 1] = slot;
     this.live++;
   }
 
   delete(key: number): void {
-    const keys = this.keys;
-    const vals = this.vals;
+    const c = this.cells;
     const mask = this.mask;
+    const k = key | 0;
     for (let i = hash(key) & mask; ; i = (i + 1) & mask) {
-      const v = vals[i]!;
+      const v = c[2 * i + 1]!;
       if (v === EMPTY) return;
-      if (v !== DELETED && keys[i] === key) {
-        vals[i] = DELETED;
+      if (v !== DELETED && c[2 * i] === k) {
+        c[2 * i + 1] = DELETED;
         this.live--;
         return;
       }
@@ -68,23 +67,26 @@ export class IntIndex {
 
   clear(capacity = 1024): void {
     const fresh = new IntIndex(capacity);
-    this.keys = fresh.keys;
-    this.vals = fresh.vals;
+    this.cells = fresh.cells;
     this.mask = fresh.mask;
     this.live = 0;
     this.used = 0;
   }
 
   private rehash(size: number): void {
-    const oldKeys = this.keys;
-    const oldVals = this.vals;
-    this.keys = new Uint32Array(size);
-    this.vals = new Int32Array(size).fill(EMPTY);
+    const old = this.cells;
+    this.cells = emptyCells(size);
     this.mask = size - 1;
     this.live = 0;
     this.used = 0;
-    for (let i = 0; i < oldVals.length; i++) if (oldVals[i]! >= 0) this.set(oldKeys[i]!, oldVals[i]!);
+    for (let i = 0; i < old.length; i += 2) if (old[i + 1]! >= 0) this.set(old[i]! >>> 0, old[i + 1]!);
   }
+}
+
+function emptyCells(cap: number): Int32Array {
+  const c = new Int32Array(cap * 2);
+  for (let i = 1; i < c.length; i += 2) c[i] = EMPTY;
+  return c;
 }
 
 /** Spreads nearby addresses (one /24 is 256 consecutive keys) over the table. */

@@ -86,14 +86,15 @@ function mix(s: string): void {
  * sample) is dropped: memory stays bounded under a flood of unique keys.
  */
 export class AttemptDeduper {
-  private keys: Float64Array;
-  /** Expiry of each cell; 0 = empty. */
-  private until: Float64Array;
+  /**
+   * Cell i is [2i] the key and [2i + 1] its expiry (0 = empty): one array, so
+   * a probe reads one cache line, not one in each of two arrays.
+   */
+  private cells: Float64Array;
   private mask: number;
   /** Cells holding a key, expired or not. */
   private count = 0;
-  private spareKeys: Float64Array | undefined;
-  private spareUntil: Float64Array | undefined;
+  private spare: Float64Array | undefined;
 
   constructor(
     private readonly ttlMs = 32_000,
@@ -101,24 +102,22 @@ export class AttemptDeduper {
     /** Smallest table (a power of two); tests use a tiny one to force collisions. */
     private readonly minCells = 1024,
   ) {
-    this.keys = new Float64Array(minCells);
-    this.until = new Float64Array(minCells);
+    this.cells = new Float64Array(minCells * 2);
     this.mask = minCells - 1;
   }
 
   /** True when the key is new (an attempt), false for a retransmit. */
   isNew(key: number, now: number): boolean {
-    const keys = this.keys;
-    const until = this.until;
+    const c = this.cells;
     const mask = this.mask;
     let reuse = -1;
     let i = spread(key) & mask;
     for (;; i = (i + 1) & mask) {
-      const u = until[i]!;
+      const u = c[2 * i + 1]!;
       if (u === 0) break;
-      if (keys[i] === key) {
+      if (c[2 * i] === key) {
         if (u >= now) return false;
-        until[i] = now + this.ttlMs; // seen before, long ago: a new attempt
+        c[2 * i + 1] = now + this.ttlMs; // seen before, long ago: a new attempt
         return true;
       }
       if (reuse < 0 && u < now) reuse = i;
@@ -127,9 +126,9 @@ export class AttemptDeduper {
       reuse = i;
       this.count++;
     }
-    keys[reuse] = key;
-    until[reuse] = now + this.ttlMs;
-    if (this.count * 4 > until.length * 3 || this.count > this.maxKeys) this.rebuild(now);
+    c[2 * reuse] = key;
+    c[2 * reuse + 1] = now + this.ttlMs;
+    if (this.count * 4 > (mask + 1) * 3 || this.count > this.maxKeys) this.rebuild(now);
     return true;
   }
 
@@ -145,50 +144,40 @@ export class AttemptDeduper {
 
   /** Keeps the live keys (at most KEEP of maxKeys: the latest to expire) in a table sized for them. */
   private rebuild(now: number): void {
-    const oldKeys = this.keys;
-    const oldUntil = this.until;
+    const old = this.cells;
+    const oldCells = old.length >> 1;
     let live = 0;
-    for (let i = 0; i < oldUntil.length; i++) if (oldUntil[i]! >= now) live++;
-    const cutoff = live > this.maxKeys * KEEP ? this.cutoffFor(oldUntil, now, live) : now;
+    for (let i = 0; i < oldCells; i++) if (old[2 * i + 1]! >= now) live++;
+    const cutoff = live > this.maxKeys * KEEP ? this.cutoffFor(old, now, live) : now;
     let cells = this.minCells;
     while (cells * 3 < Math.min(live, this.maxKeys) * 6) cells *= 2; // at most half full
     // At the cap a rebuild comes every few thousand inserts at the same size: swap with
-    // a spare pair instead of allocating 2 x 8 bytes a cell each time.
-    let keys: Float64Array;
-    let until: Float64Array;
-    if (this.spareKeys !== undefined && this.spareKeys.length === cells) {
-      keys = this.spareKeys.fill(0);
-      until = this.spareUntil!.fill(0);
-    } else {
-      keys = new Float64Array(cells);
-      until = new Float64Array(cells);
-    }
+    // a spare table instead of allocating 16 bytes a cell each time.
+    const c = this.spare !== undefined && this.spare.length === cells * 2 ? this.spare.fill(0) : new Float64Array(cells * 2);
     const mask = cells - 1;
     let count = 0;
-    for (let i = 0; i < oldUntil.length; i++) {
-      const u = oldUntil[i]!;
+    for (let i = 0; i < oldCells; i++) {
+      const u = old[2 * i + 1]!;
       if (u === 0 || u < cutoff) continue;
-      const key = oldKeys[i]!;
+      const key = old[2 * i]!;
       let j = spread(key) & mask;
-      while (until[j] !== 0) j = (j + 1) & mask;
-      keys[j] = key;
-      until[j] = u;
+      while (c[2 * j + 1] !== 0) j = (j + 1) & mask;
+      c[2 * j] = key;
+      c[2 * j + 1] = u;
       if (++count >= cells >>> 1) break; // cannot happen with the cutoff; a bound all the same
     }
-    const sameSize = oldUntil.length === cells;
-    this.spareKeys = sameSize ? oldKeys : undefined;
-    this.spareUntil = sameSize ? oldUntil : undefined;
-    this.keys = keys;
-    this.until = until;
+    this.spare = oldCells === cells ? old : undefined;
+    this.cells = c;
     this.mask = mask;
     this.count = count;
   }
 
   /** An expiry time keeping about KEEP of maxKeys of the `live` keys, estimated from a sample. */
-  private cutoffFor(until: Float64Array, now: number, live: number): number {
+  private cutoffFor(cells: Float64Array, now: number, live: number): number {
     const sample: number[] = [];
-    const step = Math.max(1, Math.floor(until.length / 4096));
-    for (let i = 0; i < until.length; i += step) if (until[i]! >= now) sample.push(until[i]!);
+    const n = cells.length >> 1;
+    const step = Math.max(1, Math.floor(n / 4096));
+    for (let i = 0; i < n; i += step) if (cells[2 * i + 1]! >= now) sample.push(cells[2 * i + 1]!);
     if (sample.length === 0) return now;
     sample.sort((a, b) => a - b);
     const drop = 1 - (this.maxKeys * KEEP) / live;
