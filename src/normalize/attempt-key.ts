@@ -31,6 +31,35 @@ export function attemptKey(
 }
 
 /**
+ * attemptKey for a frame read from an ASCII chunk: SessionID, AccountID and
+ * Response hashed straight from the chunk's bytes (at, length; already cut to
+ * the field cap), four at a time. Gives what attemptKey gives on the same text.
+ */
+export function attemptKeyAt(
+  type: SecurityEventType,
+  service: string,
+  ip: string,
+  b: DataView,
+  sessionAt: number,
+  sessionLen: number,
+  accountAt: number,
+  accountLen: number,
+  responseAt: number,
+  responseLen: number,
+): number | null {
+  if (service === 'AMI' || sessionLen === 0) return null;
+  H1 = SEED1;
+  H2 = SEED2;
+  const crf = type === 'ChallengeResponseFailed';
+  mix(crf ? 'C' : type === 'InvalidAccountID' ? 'I' : type);
+  mix(ip);
+  mixBytes(b, sessionAt, sessionLen);
+  if (crf) mixBytes(b, responseAt, responseLen);
+  else mixBytes(b, accountAt, accountLen);
+  return (H1 >>> 0) * 0x200000 + ((H2 >>> 0) & 0x1fffff);
+}
+
+/**
  * A 53-bit hash of the parts (two 32-bit lanes, parts separated), so the
  * deduper keeps a number per attempt instead of a ~100-byte string. Two
  * different attempts share a key with odds of about n / 2^53: nil. The lanes
@@ -73,6 +102,40 @@ function mix(s: string): void {
     h2 ^= h2 >>> 15;
   }
   // The part's length closes it, so ("ab", "c"), ("a", "bc") and ("a\0", "") all differ.
+  H1 = Math.imul(h1 ^ (0x9e3779b9 + n), 0x01000193);
+  H2 = Math.imul(h2 ^ (0x7f4a7c15 + n), 0x5bd1e995);
+}
+
+/** mix() of the latin1 text of bytes [at, at + n): the same two units a step, read a word at a time. */
+function mixBytes(b: DataView, at: number, n: number): void {
+  let h1 = H1;
+  let h2 = H2;
+  let i = 0;
+  if (at + n <= b.byteLength) {
+    for (; i + 4 <= n; i += 4) {
+      const w = b.getUint32(at + i, true);
+      const p1 = (w & 0xff) | ((w << 8) & 0xff0000);
+      h1 = Math.imul(h1 ^ p1, 0x01000193);
+      h2 = Math.imul(h2 ^ p1, 0x5bd1e995);
+      h2 ^= h2 >>> 15;
+      const p2 = ((w >>> 16) & 0xff) | ((w >>> 24) << 16);
+      h1 = Math.imul(h1 ^ p2, 0x01000193);
+      h2 = Math.imul(h2 ^ p2, 0x5bd1e995);
+      h2 ^= h2 >>> 15;
+    }
+  }
+  for (; i + 1 < n; i += 2) {
+    const w = b.getUint8(at + i) | (b.getUint8(at + i + 1) << 16);
+    h1 = Math.imul(h1 ^ w, 0x01000193);
+    h2 = Math.imul(h2 ^ w, 0x5bd1e995);
+    h2 ^= h2 >>> 15;
+  }
+  if (i < n) {
+    const w = b.getUint8(at + i);
+    h1 = Math.imul(h1 ^ w, 0x01000193);
+    h2 = Math.imul(h2 ^ w, 0x5bd1e995);
+    h2 ^= h2 >>> 15;
+  }
   H1 = Math.imul(h1 ^ (0x9e3779b9 + n), 0x01000193);
   H2 = Math.imul(h2 ^ (0x7f4a7c15 + n), 0x5bd1e995);
 }

@@ -4,9 +4,9 @@ import { MAX_ADDRESS, parseAmiAddress, parseIpv4AddressAt, detach } from './remo
 import { TextFrame } from '../sources/ami/framer.ts';
 import { Words, sameBytes } from '../sources/ami/bytes-at.ts';
 import { SPAN_WIDTH, EVENT, TV, SERVICE, ACCOUNT, SESSION, REMOTE, LOCAL, SEVERITY, RESPONSE } from '../sources/ami/header-index.ts';
-import { SecurityEventRecord, clip, scanSecurityText, spanText } from './security-event.ts';
+import { MAX_FIELD, SecurityEventRecord, clip, scanSecurityText, spanText } from './security-event.ts';
 import { parseEventTV, parseEventTVAt } from './event-time.ts';
-import { attemptKey, AttemptDeduper } from './attempt-key.ts';
+import { attemptKey, attemptKeyAt, AttemptDeduper } from './attempt-key.ts';
 
 // Names map to their constants: downstream Map lookups then compare one pointer, and
 // no event keeps a slice of its frame text alive.
@@ -138,6 +138,14 @@ export class Normalizer {
       const same = b !== null ? sameBytes(b, bo + ls, le - ls, this.lastLocalWords) : le - ls === last.length && text.startsWith(last, ls);
       localEp = same ? this.lastLocalEp : this.localOf(text.slice(ls, le));
     }
+    // The attempt key from the chunk's bytes (the strings path gives the same key).
+    f.key = undefined;
+    if (b !== null && remoteEp !== undefined && FAILURE_TYPES.has(type)) {
+      const s0 = sp[at + SESSION]!;
+      const a0 = sp[at + ACCOUNT]!;
+      const r0 = sp[at + RESPONSE]!;
+      f.key = attemptKeyAt(type, f.service, remoteEp.ip, b, bo + s0, capped(sp, at, SESSION), bo + a0, capped(sp, at, ACCOUNT), bo + r0, capped(sp, at, RESPONSE));
+    }
     return this.security(type, f, localEp, text, remoteEp);
   }
 
@@ -162,7 +170,7 @@ export class Normalizer {
     const time = this.time(tv, type, f.tvTime);
     let attempt = false;
     if (FAILURE_TYPES.has(type)) {
-      const key = attemptKey(type, service, remoteEp.ip, sessionId, account, response);
+      const key = f.key !== undefined ? f.key : attemptKey(type, service, remoteEp.ip, sessionId, account, response);
       attempt = key === null || this.dedupe.isNew(key, time);
       if (attempt) this.counters.attempts++;
       else this.counters.retransmits++;
@@ -229,6 +237,8 @@ interface SecurityFields {
   tv: string;
   /** EventTV already parsed in place, or NaN. */
   tvTime: number;
+  /** The attempt key already made from the frame's bytes; undefined: make it from the strings. */
+  key: number | null | undefined;
   service: string;
   account: string;
   sessionId: string;
@@ -241,10 +251,11 @@ interface SecurityFields {
 
 // Scratch space refilled per frame: the normalizer is synchronous and never re-entered.
 const SPANS = new Int32Array(SPAN_WIDTH);
-const F: SecurityFields = { tv: '', tvTime: NaN, service: '', account: '', sessionId: '', remote: '', local: '', severity: '', response: '', extra: undefined };
+const F: SecurityFields = { tv: '', tvTime: NaN, key: undefined, service: '', account: '', sessionId: '', remote: '', local: '', severity: '', response: '', extra: undefined };
 
 function resetFields(f: SecurityFields): void {
   f.tvTime = NaN;
+  f.key = undefined;
   f.tv = f.service = f.account = f.sessionId = f.remote = f.local = f.severity = f.response = '';
   f.extra = undefined;
 }
@@ -269,6 +280,12 @@ function setField(f: SecurityFields, k: string, v: string): void {
 function readSecurityHeaders(headers: ReadonlyArray<readonly [string, string]>, f: SecurityFields): void {
   resetFields(f);
   for (const [k, v] of headers) setField(f, k, v);
+}
+
+/** Length of span `f` as its value is kept (cut to MAX_FIELD, as clip() does); 0 when absent. */
+function capped(sp: Int32Array, at: number, f: number): number {
+  const s = sp[at + f]!;
+  return s < 0 ? 0 : Math.min(sp[at + f + 1]! - s, MAX_FIELD);
 }
 
 /** A name the normalizer turns into its constant, with its bytes for frames read from an ASCII chunk. */
