@@ -84,7 +84,7 @@ class RuleRunner {
     c.events[slot]!++;
     if (ev.attempt) c.attempts[slot]!++;
     c.last[slot] = now;
-    c.accounts[slot] = withSample(c.accounts[slot], ev.account);
+    c.accounts[slot] = withSample(c.accounts[slot], ev.account, true);
     if (this.trackIps) c.ips[slot] = withSample(c.ips[slot], ev.remote.ip);
     // Already fired for this key: the decision is made, counting again would only cost.
     if (now < c.quietUntil[slot]!) return undefined;

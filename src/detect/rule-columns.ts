@@ -146,11 +146,25 @@ export class RuleColumns implements SlotColumns {
 }
 
 /** Adds a sample unless it is there already or the list is full. */
-export function withSample(s: Samples, value: string): Samples {
-  if (s === undefined) return value;
-  if (typeof s === 'string') return s === value ? s : [s, value];
-  if (s.length < SAMPLES && !s.includes(value)) s.push(value);
-  return s;
+export function withSample(s: Samples, value: string, share = false): Samples {
+  if (s === undefined) return share ? shared(value) : value;
+  if (typeof s === 'string') return s === value ? s : [s, share ? shared(value) : value];
+  // A new array of the exact size, not push(): V8 grows a pushed array to 19 slots for these 5.
+  return s.length < SAMPLES && !s.includes(value) ? [...s, share ? shared(value) : value] : s;
+}
+
+// Samples repeat (a flood tries the same few accounts from a million sources): each
+// text is kept once. Bounded: when full the table starts over, which only costs sharing.
+const SHARED_MAX = 4096;
+const sharedTexts = new Map<string, string>();
+
+/** The one kept copy of a sample text (accounts: an address sample is its key's own string already). */
+function shared(value: string): string {
+  const kept = sharedTexts.get(value);
+  if (kept !== undefined) return kept;
+  if (sharedTexts.size >= SHARED_MAX) sharedTexts.clear();
+  sharedTexts.set(value, value);
+  return value;
 }
 
 export function samplesOf(s: Samples): string[] {

@@ -55,7 +55,8 @@ function portOf(text: string): number {
  * hold a million frames. Shorter strings are copied by slice() already.
  */
 export function detach(s: string): string {
-  return s.length < 13 ? s : (' ' + s).slice(1);
+  // join builds one flat string; (' ' + s).slice(1) left a slice of a flat copy, two objects.
+  return s.length < 13 ? s : [s.charAt(0), s.slice(1)].join('');
 }
 
 const TRANSPORT_AT: readonly Transport[] = ['UDP', 'TCP', 'TLS', 'WSS', 'WS'];
