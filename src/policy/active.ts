@@ -7,6 +7,14 @@ import type { ActionKind, Decision, Target } from '../domain/types.ts';
  */
 export type HeldDecision = Omit<Decision, 'reason' | 'evidence'>;
 
+/** The part of a held decision that decides whether an alert repeats it. */
+export interface Standing {
+  action: ActionKind;
+  rule: string;
+  expiresAt: number;
+  allPorts: boolean;
+}
+
 const ALL_PORTS = 1;
 const DRY_RUN = 2;
 const FIRST_CAPACITY = 64;
@@ -47,8 +55,28 @@ export class ActiveDecisions {
     return slot === undefined ? undefined : this.at(key, slot);
   }
 
-  /** `key` must be the target's key (policy targetKey). */
-  set(key: string, d: HeldDecision): void {
+  /**
+   * What a repeat check reads of the decision held for `key`, without making
+   * the whole decision (its id is text): a view reused by the next call.
+   */
+  standing(key: string): Standing | undefined {
+    const slot = this.slots.get(key);
+    if (slot === undefined) return undefined;
+    const v = this.view;
+    v.action = this.names[this.action[slot]!] as ActionKind;
+    v.rule = this.names[this.rule[slot]!]!;
+    v.expiresAt = this.expiresAt[slot]!;
+    v.allPorts = (this.flags[slot]! & ALL_PORTS) !== 0;
+    return v;
+  }
+
+  private readonly view: Standing = { action: 'watch', rule: '', expiresAt: 0, allPorts: false };
+
+  /**
+   * `key` must be the target's key (policy targetKey); `seq` the sequence
+   * number of an id the policy made with ownId (found from the id if not given).
+   */
+  set(key: string, d: HeldDecision, seq = ownSeq(d.id, d.time)): void {
     let slot = this.slots.get(key);
     if (slot === undefined) {
       slot = this.free.pop();
@@ -58,7 +86,6 @@ export class ActiveDecisions {
       }
       this.slots.set(key, slot);
     }
-    const seq = ownSeq(d.id, d.time);
     this.seq[slot] = seq;
     if (seq === OWN_ID) this.ids.set(slot, d.id);
     else this.ids.delete(slot);

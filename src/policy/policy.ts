@@ -113,7 +113,7 @@ export class Policy {
     const key = targetKey(target);
     // Already decided the same way and in force: whatever the checks below say, the answer
     // is "already handled" (they can only turn the action into a watch), so skip them.
-    const held = this.active.get(key);
+    const held = this.active.standing(key);
     if (held && held.expiresAt > alert.time && held.action === alert.action && !(alert.allPorts && !held.allPorts && alert.action === 'ban-ip')) {
       return { why: `${key} already ${held.action === 'watch' ? 'watched' : 'handled'} (${held.rule})` };
     }
@@ -130,7 +130,7 @@ export class Policy {
       action = 'watch';
       reason = `${alert.reason}; not blocked: the account name is not a plain endpoint name`;
     }
-    const existing = this.active.get(key);
+    const existing = this.active.standing(key);
     if (existing && existing.expiresAt > alert.time && (existing.action === action || action === 'watch')) {
       if (!(alert.allPorts && !existing.allPorts && action === 'ban-ip')) return { why: `${key} already ${existing.action === 'watch' ? 'watched' : 'handled'} (${existing.rule})` };
     }
@@ -161,7 +161,8 @@ export class Policy {
       evidence: alert.evidence,
       dryRun: this.cfg.dryRun,
     };
-    this.active.set(key, decision);
+    // The id was made from this sequence number: the table need not read it back from the text.
+    this.active.set(key, decision, this.seq <= 0x7fffffff ? this.seq : undefined);
     if (action !== 'watch') this.remember(key, alert.time);
     return { decision };
   }
