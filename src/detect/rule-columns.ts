@@ -158,8 +158,19 @@ export function withSample(s: Samples, value: string, share = false): Samples {
 const SHARED_MAX = 4096;
 const sharedTexts = new Map<string, string>();
 
+// The rules of one event ask for the same text object in turn: the last answer is kept.
+let lastAsked = '';
+let lastKept = '';
+
 /** The one kept copy of a sample text (accounts: an address sample is its key's own string already). */
 function shared(value: string): string {
+  if (value === lastAsked) return lastKept;
+  lastAsked = value;
+  lastKept = sharedCopy(value);
+  return lastKept;
+}
+
+function sharedCopy(value: string): string {
   const kept = sharedTexts.get(value);
   if (kept !== undefined) return kept;
   if (sharedTexts.size >= SHARED_MAX) sharedTexts.clear();

@@ -181,8 +181,15 @@ export class ActiveDecisions {
 
 /** The policy's decision ids: d<time base 36>-<sequence number base 36>. */
 export function ownId(time: number, seq: number): string {
-  return ['d', time.toString(36), '-', seq.toString(36)].join('');
+  // Decisions come many to a millisecond: the time's text is made once.
+  if (time !== idTime) {
+    idTime = time;
+    idTimeText = time.toString(36);
+  }
+  return ['d', idTimeText, '-', seq.toString(36)].join('');
 }
+let idTime = NaN;
+let idTimeText = '';
 
 /** The sequence number of an id ownId(time, seq) made, else OWN_ID. */
 function ownSeq(id: string, time: number): number {
