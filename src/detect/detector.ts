@@ -75,7 +75,7 @@ class RuleRunner {
   }
 
   /** An event the rule matches, for the key in `slot`; returns the alert when it fires. */
-  onEvent(slot: number, key: string, ev: SecurityEvent): Alert | undefined {
+  onEvent(slot: number, ev: SecurityEvent): Alert | undefined {
     const rule = this.rule;
     const c = this.cols;
     const now = ev.time;
@@ -90,7 +90,7 @@ class RuleRunner {
     if (now < c.quietUntil[slot]!) return undefined;
     const count = this.kind(rule, c, slot, ev);
     if (count < rule.threshold) return undefined;
-    const alert = alertOf(rule, key, c, slot, count, ev);
+    const alert = alertOf(rule, this.group.keyText(ev), c, slot, count, ev);
     // Fired: start over, and stay quiet for one window (the policy owns the ban length).
     c.quietUntil[slot] = now + rule.windowMs;
     c.forgetCounted(slot);
@@ -106,6 +106,9 @@ class RuleRunner {
     return false;
   }
 }
+
+/** Scratch for a 128-bit key: the engine is synchronous and never re-entered. */
+const WIDE = new Int32Array(4);
 
 /** The rules an event type routes to: for its first service inline, for others by name. */
 interface Route {
@@ -140,17 +143,32 @@ class Group {
     if (now - this.lastSweep > this.sweepMs) this.sweep(now);
     const table = this.table;
     const num = this.keyOf.num(ev);
-    // The text key of an integer-indexed key is built only when it is new.
-    const text = num >= 0 ? undefined : this.keyOf.key(ev);
-    let slot = text === undefined ? table.getNum(num) : (table.get(text) ?? -1);
-    if (slot < 0) {
-      if (table.size >= this.maxKeys) table.evict();
-      slot = table.insert(text ?? this.keyOf.key(ev), num);
+    let slot: number;
+    if (num < 0 && this.keyOf.wide(ev, WIDE)) {
+      // IPv6: 128 bits, no text kept (keyText makes it from the event when an alert needs it).
+      slot = table.getWide(WIDE);
+      if (slot < 0) {
+        if (table.size >= this.maxKeys) table.evict();
+        slot = table.insertWide(WIDE);
+      } else table.touch(slot);
     } else {
-      table.touch(slot);
+      // The text key of an integer-indexed key is built only when it is new.
+      const text = num >= 0 ? undefined : this.keyOf.key(ev);
+      slot = text === undefined ? table.getNum(num) : (table.get(text) ?? -1);
+      if (slot < 0) {
+        if (table.size >= this.maxKeys) table.evict();
+        slot = table.insert(text ?? this.keyOf.key(ev), num);
+      } else {
+        table.touch(slot);
+      }
     }
     this.slot = slot;
     this.key = table.key(slot);
+  }
+
+  /** The key of the event being handled as text: kept in the table, or made from the event. */
+  keyText(ev: SecurityEvent): string {
+    return this.key !== '' ? this.key : this.keyOf.key(ev);
   }
 
   sweep(now: number): void {
@@ -240,7 +258,7 @@ export function createRuleEngine(rules: readonly DetectionRule[], opts: EngineOp
                 }
               }
               if (g.slot < 0) throw g.error;
-              const alert = r.onEvent(g.slot, g.key, ev);
+              const alert = r.onEvent(g.slot, ev);
               if (alert !== undefined) sub.next(alert);
             } catch (err) {
               // One bad event costs its own alert, never the detector.

@@ -1,6 +1,7 @@
 import type { GroupBy, SecurityEvent } from '../domain/types.ts';
 import type { DetectionRule } from './rule.ts';
 import { ipv4ToInt } from '../domain/ipv4.ts';
+import { ipv6Words } from '../domain/ipv6.ts';
 
 /** The network prefix of an address, as CIDR text: the key of subnet rules. */
 export function subnetOf(ip: string, family: 4 | 6, prefixV4 = 24, prefixV6 = 64): string {
@@ -56,19 +57,30 @@ export function groupId(rule: DetectionRule): string {
 export interface KeyOf {
   readonly num: (ev: SecurityEvent) => number;
   readonly key: (ev: SecurityEvent) => string;
+  /**
+   * IPv6 sources and networks as 128 bits in out[0..3]: true, and the table
+   * keeps no string for the key; false: keyed by `key`.
+   */
+  readonly wide: (ev: SecurityEvent, out: Int32Array) => boolean;
 }
 
 const NO_NUM = (): number => -1;
+const NO_WIDE = (): boolean => false;
 
 export function keyOfRule(rule: DetectionRule): KeyOf {
   switch (rule.groupBy) {
     case 'ip':
-      return { num: (ev) => (ev.remote.family === 4 ? ipv4ToInt(ev.remote.ip) : -1), key: (ev) => ev.remote.ip };
+      return {
+        num: (ev) => (ev.remote.family === 4 ? ipv4ToInt(ev.remote.ip) : -1),
+        key: (ev) => ev.remote.ip,
+        wide: (ev, out) => ev.remote.family === 6 && ipv6Words(ev.remote.ip, out),
+      };
     case 'account':
-      return { num: NO_NUM, key: (ev) => ev.account };
+      return { num: NO_NUM, key: (ev) => ev.account, wide: NO_WIDE };
     case 'subnet': {
       const p = rule.prefixV4 ?? 24;
       const mask = p === 0 ? 0 : (0xffffffff << (32 - p)) >>> 0;
+      const p6 = rule.prefixV6 ?? 64;
       return {
         num: (ev) => {
           if (ev.remote.family !== 4) return -1;
@@ -76,9 +88,18 @@ export function keyOfRule(rule: DetectionRule): KeyOf {
           return n < 0 ? -1 : (n & mask) >>> 0;
         },
         key: (ev) => groupKey(ev, 'subnet', rule.prefixV4, rule.prefixV6),
+        wide: (ev, out) => {
+          if (ev.remote.family !== 6 || !ipv6Words(ev.remote.ip, out)) return false;
+          // The network: the address with the bits past the prefix cleared.
+          for (let w = 0; w < 4; w++) {
+            const bits = Math.max(0, Math.min(32, p6 - 32 * w));
+            out[w] = bits === 0 ? 0 : bits === 32 ? out[w]! : out[w]! & (0xffffffff << (32 - bits));
+          }
+          return true;
+        },
       };
     }
     default:
-      return { num: NO_NUM, key: (ev) => groupKey(ev, rule.groupBy, rule.prefixV4, rule.prefixV6) };
+      return { num: NO_NUM, key: (ev) => groupKey(ev, rule.groupBy, rule.prefixV4, rule.prefixV6), wide: NO_WIDE };
   }
 }

@@ -1,4 +1,5 @@
 import { IntIndex } from './int-index.ts';
+import { WideIndex } from './wide-index.ts';
 
 /**
  * The keys of one grouping (every source IP, every /24, every account), each
@@ -18,13 +19,19 @@ export interface SlotColumns {
 }
 
 const FIRST_CAPACITY = 256;
+/** numOf of a slot keyed by 128 bits. */
+const WIDE = -2;
 
 export class KeyTable {
   private readonly index = new Map<string, number>();
   private readonly nums = new IntIndex(FIRST_CAPACITY);
+  private readonly wides = new WideIndex(FIRST_CAPACITY);
+  /** A slot's text key; '' for a 128-bit key (its text is the event's: see Group). */
   private readonly keyOf: Array<string | undefined> = [];
-  /** The integer a slot is indexed by, or -1 when it is indexed by string. */
+  /** The integer a slot is indexed by, -1 when it is indexed by string, WIDE by 128 bits. */
   private numOf = new Float64Array(FIRST_CAPACITY);
+  /** The 128-bit keys, four words a slot (made with the first such key). */
+  private wideOf: Int32Array<ArrayBuffer> = new Int32Array(0);
   /** Set by a hit, cleared when the eviction hand passes the key: its second chance. */
   private hit = new Uint8Array(FIRST_CAPACITY);
   private readonly free: number[] = [];
@@ -34,7 +41,7 @@ export class KeyTable {
   private readonly columns = new Set<SlotColumns>();
 
   get size(): number {
-    return this.index.size + this.nums.size;
+    return this.index.size + this.nums.size + this.wides.size;
   }
 
   attach(c: SlotColumns): void {
@@ -60,21 +67,42 @@ export class KeyTable {
     return this.nums.get(n);
   }
 
+  /** The slot of the 128-bit key w[0..3], or -1. */
+  getWide(w: Int32Array): number {
+    return this.wides.get(w);
+  }
+
   key(slot: number): string {
     return this.keyOf[slot]!;
   }
 
   /** A new slot for a key not in the table; `num` >= 0 indexes it by that integer. */
   insert(key: string, num = -1): number {
+    const slot = this.newSlot();
+    if (num >= 0) this.nums.set(num, slot);
+    else this.index.set(key, slot);
+    this.keyOf[slot] = key;
+    this.numOf[slot] = num;
+    return slot;
+  }
+
+  /** A new slot for the 128-bit key w[0..3], not in the table; it keeps no text (key() is ''). */
+  insertWide(w: Int32Array): number {
+    const slot = this.newSlot();
+    if (this.wideOf.length < this.capacity * 4) this.wideOf = grownTo(this.wideOf, this.capacity * 4);
+    this.wides.set(w, 0, slot);
+    this.wideOf.set(w.subarray(0, 4), slot * 4);
+    this.keyOf[slot] = '';
+    this.numOf[slot] = WIDE;
+    return slot;
+  }
+
+  private newSlot(): number {
     let slot = this.free.pop();
     if (slot === undefined) {
       if (this.used === this.capacity) this.grow();
       slot = this.used++;
     }
-    if (num >= 0) this.nums.set(num, slot);
-    else this.index.set(key, slot);
-    this.keyOf[slot] = key;
-    this.numOf[slot] = num;
     this.hit[slot] = 0;
     return slot;
   }
@@ -89,6 +117,7 @@ export class KeyTable {
     if (key === undefined) return;
     const num = this.numOf[slot]!;
     if (num >= 0) this.nums.delete(num);
+    else if (num === WIDE) this.wides.delete(this.wideOf, slot * 4);
     else this.index.delete(key);
     this.keyOf[slot] = undefined;
     for (const c of this.columns) c.clear(slot);
@@ -132,6 +161,7 @@ export class KeyTable {
     const numOf = new Float64Array(this.capacity);
     numOf.set(this.numOf);
     this.numOf = numOf;
+    if (this.wideOf.length > 0) this.wideOf = grownTo(this.wideOf, this.capacity * 4);
     for (const c of this.columns) c.grow(this.capacity);
   }
 
@@ -143,7 +173,15 @@ export class KeyTable {
     this.keyOf.length = 0;
     this.hit = new Uint8Array(FIRST_CAPACITY);
     this.numOf = new Float64Array(FIRST_CAPACITY);
+    this.wideOf = new Int32Array(0);
     this.nums.clear(FIRST_CAPACITY);
+    this.wides.clear(FIRST_CAPACITY);
     for (const c of this.columns) c.reset(FIRST_CAPACITY);
   }
+}
+
+function grownTo(a: Int32Array, n: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(n);
+  b.set(a);
+  return b;
 }

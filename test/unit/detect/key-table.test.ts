@@ -61,3 +61,59 @@ describe('key tables', () => {
     assert.equal(t.get('fd00::1'), b, 'the key seen again got its second chance');
   });
 });
+
+describe('128-bit keys', () => {
+  it('WideIndex behaves as a Map<128-bit key, slot> under random sets and deletes', async () => {
+    const { WideIndex } = await import('../../../src/detect/wide-index.ts');
+    const word = fc.oneof(fc.integer({ min: -3, max: 3 }), fc.constantFrom(-1, 0x7fffffff, -0x80000000, 0xfd005157 | 0));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.boolean(), fc.tuple(word, word, word, word)), { maxLength: 1500 }), (ops) => {
+        const idx = new WideIndex(4);
+        const ref = new Map<string, number>();
+        ops.forEach(([add, k], i) => {
+          const w = Int32Array.from(k);
+          const name = k.join(',');
+          if (add && !ref.has(name)) {
+            idx.set(w, 0, i);
+            ref.set(name, i);
+          } else if (!add) {
+            idx.delete(w);
+            ref.delete(name);
+          }
+          assert.equal(idx.get(w), ref.get(name) ?? -1);
+        });
+        assert.equal(idx.size, ref.size);
+      }),
+      { numRuns: 300, seed: 5 },
+    );
+  });
+
+  it('ipv6Words reads the 128 bits of every plain IPv6 text, and refuses IPv4 tails and junk', async () => {
+    const { ipv6Words } = await import('../../../src/domain/ipv6.ts');
+    const { BlockList } = await import('node:net');
+    const out = new Int32Array(4);
+    fc.assert(
+      fc.property(fc.ipV6(), (ip) => {
+        if (ip.includes('.')) {
+          assert.equal(ipv6Words(ip, out), false);
+          return;
+        }
+        assert.equal(ipv6Words(ip, out), true, ip);
+        // The words, written back as a full address, name the same host (BlockList compares the bits).
+        const full = [...out].flatMap((w) => [(w >>> 16).toString(16), (w & 0xffff).toString(16)]).join(':');
+        const b = new BlockList();
+        b.addAddress(full, 'ipv6');
+        assert.ok(b.check(ip, 'ipv6'), `${ip} -> ${full}`);
+        const other = new BlockList();
+        other.addAddress(ip, 'ipv6');
+        assert.ok(other.check(full, 'ipv6'));
+      }),
+      { numRuns: 3000, seed: 6 },
+    );
+    for (const bad of ['', ':', ':::', '1:2:3:4:5:6:7:8:9', '1::2::3', '12345::', 'fe80::1%eth0', '::ffff:1.2.3.4', 'g::1', '1:2:3:4:5:6:7:']) assert.equal(ipv6Words(bad, out), false, bad);
+    assert.equal(ipv6Words('::', out), true);
+    assert.deepEqual([...out], [0, 0, 0, 0]);
+    assert.equal(ipv6Words('fd00:5157:0:1a::3', out), true);
+    assert.deepEqual([...out].map((w) => (w >>> 0).toString(16)), ['fd005157', '1a', '0', '3']);
+  });
+});
