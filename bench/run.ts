@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { botnetWorkload, chunks } from './lib/workload.ts';
 import { runAsteriskManager, runFail2banRegex, runSipwarden } from './throughput/throughput.ts';
+import { withRuntimeOptions } from '../src/ops/runtime.ts';
 
 const env = process.env;
 const EVENTS = Number(env['BENCH_EVENTS'] ?? 1_000_000);
@@ -34,7 +35,16 @@ const row = (bench: string, what: string, value: string, target = '') => {
 const k = (n: number) => Math.round(n).toLocaleString('en-US');
 const ok = (pass: boolean) => (pass ? 'met' : 'NOT met');
 
-console.error(`sipwarden bench: node ${process.version}, ${cpus()[0]?.model ?? '?'} x${cpus().length}`);
+// Every node process of the bench runs with the service's V8 options (src/ops/runtime.ts): this
+// one (throughput, both JS contenders alike) re-executes itself with them, the children inherit them.
+const nodeOptions = withRuntimeOptions(env['NODE_OPTIONS']);
+if (env['NODE_OPTIONS'] !== nodeOptions) {
+  const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...env, NODE_OPTIONS: nodeOptions } });
+  process.exit(r.status ?? 1);
+}
+
+console.error(`sipwarden bench: node ${process.version} (NODE_OPTIONS=${nodeOptions}), ${cpus()[0]?.model ?? '?'} x${cpus().length}`);
+row('runtime', 'node and V8 options (every node process of the bench)', `${process.version}, NODE_OPTIONS=${nodeOptions}, ${cpus()[0]?.model ?? '?'} x${cpus().length}`);
 
 if (only.has('throughput')) {
   for (const active of [1000, 0]) {

@@ -132,7 +132,9 @@ class Group {
     readonly table: KeyTable,
     private readonly keyOf: KeyOf,
     private readonly maxKeys: number,
-  ) {}
+  ) {
+    table.limit = maxKeys;
+  }
 
   /**
    * Finds (or makes) the event's key: sets `key` and `slot`. At the cap a

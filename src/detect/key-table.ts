@@ -40,6 +40,9 @@ export class KeyTable {
   private hand = 0;
   private readonly columns = new Set<SlotColumns>();
 
+  /** Most keys held at once (the engine evicts before it goes past): slots are never made beyond it. */
+  limit = Infinity;
+
   get size(): number {
     return this.index.size + this.nums.size + this.wides.size;
   }
@@ -154,7 +157,9 @@ export class KeyTable {
   }
 
   private grow(): void {
-    this.capacity *= 2;
+    // Doubling, but never past the most keys the table may hold: at a cap of 100,000 keys the
+    // columns of every rule are 100,000 cells long, not 131,072.
+    this.capacity = this.capacity < this.limit ? Math.min(this.capacity * 2, this.limit) : this.capacity * 2;
     const hit = new Uint8Array(this.capacity);
     hit.set(this.hit);
     this.hit = hit;

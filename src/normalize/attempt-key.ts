@@ -154,7 +154,8 @@ export class AttemptDeduper {
    * a probe reads one cache line, not one in each of two arrays.
    */
   private cells: Float64Array;
-  private mask: number;
+  /** Cells in the table (any size: a cell is found by multiply-shift, not a mask). */
+  private cellCount: number;
   /** Cells holding a key, expired or not. */
   private count = 0;
   private spare: Float64Array | undefined;
@@ -162,20 +163,20 @@ export class AttemptDeduper {
   constructor(
     private readonly ttlMs = 32_000,
     private readonly maxKeys = 200_000,
-    /** Smallest table (a power of two); tests use a tiny one to force collisions. */
+    /** Smallest table, and the step tables grow by; tests use a tiny one to force collisions. */
     private readonly minCells = 1024,
   ) {
     this.cells = new Float64Array(minCells * 2);
-    this.mask = minCells - 1;
+    this.cellCount = minCells;
   }
 
   /** True when the key is new (an attempt), false for a retransmit. */
   isNew(key: number, now: number): boolean {
     const c = this.cells;
-    const mask = this.mask;
+    const n = this.cellCount;
     let reuse = -1;
-    let i = spread(key) & mask;
-    for (;; i = (i + 1) & mask) {
+    let i = cellOf(key, n);
+    for (;; i = i + 1 === n ? 0 : i + 1) {
       const u = c[2 * i + 1]!;
       if (u === 0) break;
       if (c[2 * i] === key) {
@@ -191,7 +192,7 @@ export class AttemptDeduper {
     }
     c[2 * reuse] = key;
     c[2 * reuse + 1] = now + this.ttlMs;
-    if (this.count * 4 > (mask + 1) * 3 || this.count > this.maxKeys) this.rebuild(now);
+    if (this.count * 4 > n * 3 || this.count > this.maxKeys) this.rebuild(now);
     return true;
   }
 
@@ -212,26 +213,25 @@ export class AttemptDeduper {
     let live = 0;
     for (let i = 0; i < oldCells; i++) if (old[2 * i + 1]! >= now) live++;
     const cutoff = live > this.maxKeys * KEEP ? this.cutoffFor(old, now, live) : now;
-    let cells = this.minCells;
-    while (cells * 3 < Math.min(live, this.maxKeys) * 6) cells *= 2; // at most half full
+    // At most half full, sized to the keys (a power of two would be up to twice that: 8 MB, not 6, at 200k keys).
+    const cells = Math.max(this.minCells, Math.ceil((Math.min(live, this.maxKeys) * 2) / this.minCells) * this.minCells);
     // At the cap a rebuild comes every few thousand inserts at the same size: swap with
     // a spare table instead of allocating 16 bytes a cell each time.
     const c = this.spare !== undefined && this.spare.length === cells * 2 ? this.spare.fill(0) : new Float64Array(cells * 2);
-    const mask = cells - 1;
     let count = 0;
     for (let i = 0; i < oldCells; i++) {
       const u = old[2 * i + 1]!;
       if (u === 0 || u < cutoff) continue;
       const key = old[2 * i]!;
-      let j = spread(key) & mask;
-      while (c[2 * j + 1] !== 0) j = (j + 1) & mask;
+      let j = cellOf(key, cells);
+      while (c[2 * j + 1] !== 0) j = j + 1 === cells ? 0 : j + 1;
       c[2 * j] = key;
       c[2 * j + 1] = u;
       if (++count >= cells >>> 1) break; // cannot happen with the cutoff; a bound all the same
     }
     this.spare = oldCells === cells ? old : undefined;
     this.cells = c;
-    this.mask = mask;
+    this.cellCount = cells;
     this.count = count;
   }
 
@@ -250,6 +250,11 @@ export class AttemptDeduper {
 
 /** Share of maxKeys a rebuild at the cap keeps: the next one is a quarter of the cap of inserts away. */
 const KEEP = 0.75;
+
+/** The cell of a key in a table of `n` cells. */
+function cellOf(key: number, n: number): number {
+  return Math.floor((spread(key) * n) / 4294967296);
+}
 
 /** Mixes the 53-bit key into 32 bits for the cell index. */
 function spread(key: number): number {

@@ -38,6 +38,11 @@ describe('systemd/sipwarden.service', () => {
     assert.equal(d.has('MemoryDenyWriteExecute'), false, "V8's JIT needs W+X pages");
   });
 
+  it('runs node with the runtime options the benchmarks and e2e tests use', async () => {
+    const { NODE_RUNTIME_OPTIONS } = await import('../../../src/ops/runtime.ts');
+    assert.deepEqual(d.get('Environment'), [`NODE_OPTIONS=${NODE_RUNTIME_OPTIONS}`]);
+  });
+
   it('passes systemd-analyze verify', function () {
     const probe = spawnSync('systemd-analyze', ['--version'], { stdio: 'ignore' });
     if (probe.error) {
