@@ -28,15 +28,8 @@ export class WideIndex {
 
   /** The slot of the key w[at .. at+3], or -1. */
   get(w: Int32Array, at = 0): number {
-    const c = this.cells;
-    const mask = this.mask;
-    const w0 = w[at]!, w1 = w[at + 1]!, w2 = w[at + 2]!, w3 = w[at + 3]!;
-    for (let i = hash(w0, w1, w2, w3) & mask; ; i = (i + 1) & mask) {
-      const o = i * STRIDE;
-      const v = c[o + 4]!;
-      if (v === EMPTY) return -1;
-      if (v !== DELETED && c[o] === w0 && c[o + 1] === w1 && c[o + 2] === w2 && c[o + 3] === w3) return v;
-    }
+    const o = this.find(w, at);
+    return o < 0 ? -1 : this.cells[o + 4]!;
   }
 
   /** Adds a key that is not in the index. */
@@ -59,18 +52,22 @@ export class WideIndex {
   }
 
   delete(w: Int32Array, at = 0): void {
+    const o = this.find(w, at);
+    if (o < 0) return;
+    this.cells[o + 4] = DELETED;
+    this.live--;
+  }
+
+  /** Where the key's cell starts in `cells`, or -1. */
+  private find(w: Int32Array, at: number): number {
     const c = this.cells;
     const mask = this.mask;
     const w0 = w[at]!, w1 = w[at + 1]!, w2 = w[at + 2]!, w3 = w[at + 3]!;
     for (let i = hash(w0, w1, w2, w3) & mask; ; i = (i + 1) & mask) {
       const o = i * STRIDE;
       const v = c[o + 4]!;
-      if (v === EMPTY) return;
-      if (v !== DELETED && c[o] === w0 && c[o + 1] === w1 && c[o + 2] === w2 && c[o + 3] === w3) {
-        c[o + 4] = DELETED;
-        this.live--;
-        return;
-      }
+      if (v === EMPTY) return -1;
+      if (v !== DELETED && c[o] === w0 && c[o + 1] === w1 && c[o + 2] === w2 && c[o + 3] === w3) return o;
     }
   }
 
