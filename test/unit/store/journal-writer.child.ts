@@ -3,7 +3,9 @@
 import { BanJournal } from '../../../src/store/journal.ts';
 
 const [path, startArg] = process.argv.slice(2);
-if (!path) throw new Error('usage: journal-writer.child.ts <path> <start>');
+// Loaded by a mocha run over this folder, argv[2] is a test path: the journal's corrupt-file
+// handling would then move that folder aside. Only the kill -9 test's journal file is written.
+if (!path || !path.endsWith('.json') || process.argv.some((a) => a.includes('mocha'))) throw new Error('usage: journal-writer.child.ts <path.json> <start>');
 const start = Number(startArg ?? 0);
 const j = await BanJournal.open(path);
 for (let i = start; i < start + 100_000; i++) {
