@@ -20,14 +20,12 @@ export function attemptKey(
   response: string,
 ): number | null {
   if (service === 'AMI' || sessionId === '') return null;
-  switch (type) {
-    case 'ChallengeResponseFailed':
-      return hashParts('C', ip, sessionId, response);
-    case 'InvalidAccountID':
-      return hashParts('I', ip, sessionId, account);
-    default:
-      return hashParts(type, ip, sessionId, account);
-  }
+  return hashParts(kindPart(type), ip, sessionId, type === 'ChallengeResponseFailed' ? response : account);
+}
+
+/** The first part of a type's key: a letter for the two common types, else the type's name. */
+function kindPart(type: SecurityEventType): string {
+  return type === 'ChallengeResponseFailed' ? 'C' : type === 'InvalidAccountID' ? 'I' : type;
 }
 
 /**
@@ -50,11 +48,10 @@ export function attemptKeyAt(
   if (service === 'AMI' || sessionLen === 0) return null;
   H1 = SEED1;
   H2 = SEED2;
-  const crf = type === 'ChallengeResponseFailed';
-  mix(crf ? 'C' : type === 'InvalidAccountID' ? 'I' : type);
+  mix(kindPart(type));
   mix(ip);
   mixBytes(b, sessionAt, sessionLen);
-  if (crf) mixBytes(b, responseAt, responseLen);
+  if (type === 'ChallengeResponseFailed') mixBytes(b, responseAt, responseLen);
   else mixBytes(b, accountAt, accountLen);
   return (H1 >>> 0) * 0x200000 + ((H2 >>> 0) & 0x1fffff);
 }
