@@ -145,24 +145,16 @@ class Group {
     if (now - this.lastSweep > this.sweepMs) this.sweep(now);
     const table = this.table;
     const num = this.keyOf.num(ev);
-    let slot: number;
-    if (num < 0 && this.keyOf.wide(ev, WIDE)) {
-      // IPv6: 128 bits, no text kept (keyText makes it from the event when an alert needs it).
-      slot = table.getWide(WIDE);
-      if (slot < 0) {
-        if (table.size >= this.maxKeys) table.evict();
-        slot = table.insertWide(WIDE);
-      } else table.touch(slot);
+    // IPv6 by its 128 bits (no text kept: keyText makes it from the event when an alert needs it);
+    // the text key of an integer-indexed key is built only when it is new.
+    const wide = num < 0 && this.keyOf.wide(ev, WIDE);
+    const text = num >= 0 || wide ? undefined : this.keyOf.key(ev);
+    let slot = wide ? table.getWide(WIDE) : text === undefined ? table.getNum(num) : (table.get(text) ?? -1);
+    if (slot < 0) {
+      if (table.size >= this.maxKeys) table.evict();
+      slot = wide ? table.insertWide(WIDE) : table.insert(text ?? this.keyOf.key(ev), num);
     } else {
-      // The text key of an integer-indexed key is built only when it is new.
-      const text = num >= 0 ? undefined : this.keyOf.key(ev);
-      slot = text === undefined ? table.getNum(num) : (table.get(text) ?? -1);
-      if (slot < 0) {
-        if (table.size >= this.maxKeys) table.evict();
-        slot = table.insert(text ?? this.keyOf.key(ev), num);
-      } else {
-        table.touch(slot);
-      }
+      table.touch(slot);
     }
     this.slot = slot;
     this.key = table.key(slot);

@@ -165,17 +165,15 @@ let lastKept = '';
 /** The one kept copy of a sample text (accounts: an address sample is its key's own string already). */
 function shared(value: string): string {
   if (value === lastAsked) return lastKept;
+  let kept = sharedTexts.get(value);
+  if (kept === undefined) {
+    if (sharedTexts.size >= SHARED_MAX) sharedTexts.clear();
+    sharedTexts.set(value, value);
+    kept = value;
+  }
   lastAsked = value;
-  lastKept = sharedCopy(value);
-  return lastKept;
-}
-
-function sharedCopy(value: string): string {
-  const kept = sharedTexts.get(value);
-  if (kept !== undefined) return kept;
-  if (sharedTexts.size >= SHARED_MAX) sharedTexts.clear();
-  sharedTexts.set(value, value);
-  return value;
+  lastKept = kept;
+  return kept;
 }
 
 export function samplesOf(s: Samples): string[] {

@@ -1,4 +1,4 @@
-import { Words, sameBytes } from '../sources/ami/bytes-at.ts';
+import { Words, sameBytes, sameChars } from '../sources/ami/bytes-at.ts';
 
 /**
  * Parses Asterisk's EventTV, e.g. `2026-11-22T11:17:53.844+0000`.
@@ -32,12 +32,6 @@ export function parseEventTVAt(text: string, start: number, end: number, bytes: 
   return end - start === 28 ? fastEventTV(text, start, bytes, byteAt) : NaN;
 }
 
-/** text at `o` starts with prefix, compared by char codes (cheaper than a startsWith call here). */
-function samePrefix(text: string, o: number, prefix: string): boolean {
-  for (let i = prefix.length - 1; i >= 0; i--) if (text.charCodeAt(o + i) !== prefix.charCodeAt(i)) return false;
-  return true;
-}
-
 function digits(text: string, from: number, n: number): number {
   let v = 0;
   for (let i = from; i < from + n; i++) {
@@ -58,7 +52,7 @@ function fastEventTV(text: string, o: number, bytes: DataView | null = null, byt
   if (frac < 0 || oh < 0 || om < 0 || (sign !== 0x2b && sign !== 0x2d)) return NaN;
   let base: number;
   // The date and second are compared with the last ones (a word at a time when the bytes are at hand).
-  if (lastPrefix !== '' && (bytes !== null ? sameBytes(bytes, byteAt + o, 19, lastPrefixWords) : samePrefix(text, o, lastPrefix))) base = lastBase;
+  if (lastPrefix !== '' && (bytes !== null ? sameBytes(bytes, byteAt + o, 19, lastPrefixWords) : sameChars(text, o, lastPrefix))) base = lastBase;
   else {
     if (text.charCodeAt(o + 4) !== 0x2d || text.charCodeAt(o + 7) !== 0x2d || text.charCodeAt(o + 10) !== 0x54 || text.charCodeAt(o + 13) !== 0x3a || text.charCodeAt(o + 16) !== 0x3a) return NaN;
     const y = digits(text, o, 4), mo = digits(text, o + 5, 2), d = digits(text, o + 8, 2);

@@ -2,7 +2,7 @@ import { SECURITY_EVENT_TYPES, FAILURE_TYPES } from '../domain/types.ts';
 import type { AmiFrame, CallEvent, CallEventType, DomainEvent, Endpoint, SecurityEvent, SecurityEventType } from '../domain/types.ts';
 import { MAX_ADDRESS, parseAmiAddress, parseIpv4AddressAt, detach } from './remote-address.ts';
 import { TextFrame } from '../sources/ami/framer.ts';
-import { Words, sameBytes } from '../sources/ami/bytes-at.ts';
+import { Words, sameBytes, sameChars } from '../sources/ami/bytes-at.ts';
 import { SPAN_WIDTH, EVENT, TV, SERVICE, ACCOUNT, SESSION, REMOTE, LOCAL, SEVERITY, RESPONSE } from '../sources/ami/header-index.ts';
 import { MAX_FIELD, SecurityEventRecord, clip, scanSecurityText, spanText } from './security-event.ts';
 import { parseEventTV, parseEventTVAt } from './event-time.ts';
@@ -316,14 +316,7 @@ function constantAt(list: readonly Constant[], text: string, start: number, end:
   const len = end - start;
   for (let i = 0; i < list.length; i++) {
     const c = list[i]!;
-    if (c.name.length === len && (b !== null ? sameBytes(b, bo + start, len, c.words) : sameAt(text, start, c.name))) return c.name;
+    if (c.name.length === len && (b !== null ? sameBytes(b, bo + start, len, c.words) : sameChars(text, start, c.name))) return c.name;
   }
   return undefined;
 }
-
-/** text[at, at + s.length) === s, by char codes (a builtin call costs more on names this short). */
-function sameAt(text: string, at: number, s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (text.charCodeAt(at + i) !== s.charCodeAt(i)) return false;
-  return true;
-}
-

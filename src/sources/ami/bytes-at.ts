@@ -49,3 +49,9 @@ export function sameBytes(b: DataView, at: number, len: number, k: Words): boole
   for (let i = 0; i < n; i++) if ((b.getUint32(at + 4 * i, true) & k.masks[i]!) >>> 0 !== k.words[i]) return false;
   return true;
 }
+
+/** text[at, at + s.length) === s, by char codes: the twin of sameBytes for text (a builtin call costs more on names this short). */
+export function sameChars(text: string, at: number, s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (text.charCodeAt(at + i) !== s.charCodeAt(i)) return false;
+  return true;
+}

@@ -68,7 +68,6 @@ const FAST_MIN = 64;
 /** Frames one index pool holds: one allocation per this many frames. */
 const POOL_FRAMES = 256;
 
-
 export class AmiFramer {
   readonly stats: FramerStats = {
     frames: 0,

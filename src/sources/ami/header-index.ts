@@ -3,6 +3,8 @@
 // of each frame, so the normalizer slices the values it keeps without reading
 // the lines again.
 
+import { sameChars } from './bytes-at.ts';
+
 /** Spans per frame in an index: [start, end) pairs, relative to the frame text, -1 when absent. */
 export const SPAN_WIDTH = 18;
 // The first `Event` header (the rest: the last of a repeated key wins, as in a header list).
@@ -56,30 +58,24 @@ export function lineKind(text: string, pos: number, eol: number): number {
   return first === eol - 1 && eol - 1 > pos ? EMPTY_VALUE : BAD;
 }
 
-/** text[pos, pos + key.length) === key, by char codes (startsWith costs a builtin call per key). */
-function keyAt(text: string, pos: number, key: string): boolean {
-  for (let i = 1; i < key.length; i++) if (text.charCodeAt(pos + i) !== key.charCodeAt(i)) return false;
-  return true;
-}
-
 /** Which span a key [pos, end) names, SKIP, or OTHER. Dispatch on length and first char: one compare per line. */
 export function fieldOf(text: string, pos: number, end: number): number {
   const c = text.charCodeAt(pos);
   switch (end - pos) {
     case 5:
-      return c === 0x45 && keyAt(text, pos, 'Event') ? EVENT : OTHER;
+      return c === 0x45 && sameChars(text, pos, 'Event') ? EVENT : OTHER;
     case 7:
-      return c === 0x45 ? (keyAt(text, pos, 'EventTV') ? TV : OTHER) : c === 0x53 && keyAt(text, pos, 'Service') ? SERVICE : OTHER;
+      return c === 0x45 ? (sameChars(text, pos, 'EventTV') ? TV : OTHER) : c === 0x53 && sameChars(text, pos, 'Service') ? SERVICE : OTHER;
     case 8:
-      return c === 0x53 ? (keyAt(text, pos, 'Severity') ? SEVERITY : OTHER) : c === 0x52 && keyAt(text, pos, 'Response') ? RESPONSE : OTHER;
+      return c === 0x53 ? (sameChars(text, pos, 'Severity') ? SEVERITY : OTHER) : c === 0x52 && sameChars(text, pos, 'Response') ? RESPONSE : OTHER;
     case 9:
-      if (c === 0x41) return keyAt(text, pos, 'AccountID') ? ACCOUNT : OTHER;
-      if (c === 0x53) return keyAt(text, pos, 'SessionID') ? SESSION : OTHER;
-      return c === 0x50 && keyAt(text, pos, 'Privilege') ? SKIP : OTHER;
+      if (c === 0x41) return sameChars(text, pos, 'AccountID') ? ACCOUNT : OTHER;
+      if (c === 0x53) return sameChars(text, pos, 'SessionID') ? SESSION : OTHER;
+      return c === 0x50 && sameChars(text, pos, 'Privilege') ? SKIP : OTHER;
     case 12:
-      return c === 0x4c ? (keyAt(text, pos, 'LocalAddress') ? LOCAL : OTHER) : c === 0x45 && keyAt(text, pos, 'EventVersion') ? SKIP : OTHER;
+      return c === 0x4c ? (sameChars(text, pos, 'LocalAddress') ? LOCAL : OTHER) : c === 0x45 && sameChars(text, pos, 'EventVersion') ? SKIP : OTHER;
     case 13:
-      return c === 0x52 && keyAt(text, pos, 'RemoteAddress') ? REMOTE : OTHER;
+      return c === 0x52 && sameChars(text, pos, 'RemoteAddress') ? REMOTE : OTHER;
     default:
       return OTHER;
   }
