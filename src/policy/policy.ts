@@ -130,9 +130,9 @@ export class Policy {
       action = 'watch';
       reason = `${alert.reason}; not blocked: the account name is not a plain endpoint name`;
     }
-    const existing = this.active.standing(key);
-    if (existing && existing.expiresAt > alert.time && (existing.action === action || action === 'watch')) {
-      if (!(alert.allPorts && !existing.allPorts && action === 'ban-ip')) return { why: `${key} already ${existing.action === 'watch' ? 'watched' : 'handled'} (${existing.rule})` };
+    // `held` is still this key's view: nothing above asked the table for another.
+    if (held && held.expiresAt > alert.time && (held.action === action || action === 'watch')) {
+      if (!(alert.allPorts && !held.allPorts && action === 'ban-ip')) return { why: `${key} already ${held.action === 'watch' ? 'watched' : 'handled'} (${held.rule})` };
     }
     let durationMs = 0;
     let offence = 0;
