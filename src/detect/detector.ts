@@ -4,7 +4,7 @@ import type { Alert, SecurityEvent } from '../domain/types.ts';
 import type { DetectionRule } from './rule.ts';
 import { groupId, keyOfRule, type KeyOf } from './group-key.ts';
 import { KeyTable } from './key-table.ts';
-import { RuleColumns, columnsOf, samplesOf, withSample } from './rule-columns.ts';
+import { RuleColumns, columnsOf } from './rule-columns.ts';
 import { countThreshold } from './kinds/threshold.ts';
 import { countDistinct } from './kinds/distinct.ts';
 import { isoTime } from '../domain/iso-time.ts';
@@ -84,8 +84,8 @@ class RuleRunner {
     c.events[slot]!++;
     if (ev.attempt) c.attempts[slot]!++;
     c.last[slot] = now;
-    c.accounts[slot] = withSample(c.accounts[slot], ev.account, true);
-    if (this.trackIps) c.ips[slot] = withSample(c.ips[slot], ev.remote.ip);
+    c.accounts.add(slot, ev.account);
+    if (this.trackIps) c.ips.add(slot, ev.remote.ip);
     // Already fired for this key: the decision is made, counting again would only cost.
     if (now < c.quietUntil[slot]!) return undefined;
     const count = this.kind(rule, c, slot, ev);
@@ -307,8 +307,8 @@ function alertOf(rule: DetectionRule, key: string, c: RuleColumns, slot: number,
       events: c.events[slot]!,
       first: isoTime(c.first[slot]!),
       last: isoTime(c.last[slot]!),
-      sampleAccounts: samplesOf(c.accounts[slot]),
-      sampleIps: rule.groupBy === 'ip' ? [key] : samplesOf(c.ips[slot]),
+      sampleAccounts: c.accounts.values(slot),
+      sampleIps: rule.groupBy === 'ip' ? [key] : c.ips.values(slot),
       service: ev.service,
     },
     ...(rule.allPorts ? { allPorts: true } : {}),

@@ -1,11 +1,6 @@
 import type { SlotColumns } from './key-table.ts';
 import type { DetectionRule } from './rule.ts';
-
-/** Up to this many distinct accounts (or IPs) are kept as an alert's evidence. */
-const SAMPLES = 5;
-
-/** Evidence samples of one key: none, one (inline), or a list of up to SAMPLES. */
-export type Samples = string | string[] | undefined;
+import { SampleColumn } from './sample-column.ts';
 
 /**
  * One rule's per-key state, as columns indexed by the key's slot in its
@@ -21,9 +16,9 @@ export class RuleColumns implements SlotColumns {
   last = new Float64Array(0);
   /** No new alert for the key before this time: the rule already fired. */
   quietUntil = new Float64Array(0);
-  accounts: Samples[] = [];
+  readonly accounts = new SampleColumn(true);
   /** Only for rules not grouped by IP (an IP key is its own sample). */
-  ips: Samples[] = [];
+  readonly ips = new SampleColumn(false);
   /** threshold kind: number of stamps; the only one inline, or the list (oldest first). */
   stampCount = new Int32Array(0);
   stamp = new Float64Array(0);
@@ -65,8 +60,9 @@ export class RuleColumns implements SlotColumns {
     this.first = grown(this.first, capacity);
     this.last = grown(this.last, capacity);
     this.quietUntil = grown(this.quietUntil, capacity);
-    const lists: unknown[][] = [this.accounts];
-    if (this.trackIps) lists.push(this.ips);
+    this.accounts.grow(capacity);
+    if (this.trackIps) this.ips.grow(capacity);
+    const lists: unknown[][] = [];
     if (this.kind === 'threshold') {
       this.stampCount = grown(this.stampCount, capacity);
       this.stamp = grown(this.stamp, capacity);
@@ -98,8 +94,8 @@ export class RuleColumns implements SlotColumns {
     this.stamp = new Float64Array(0);
     this.stampHead = new Int32Array(0);
     this.valueTime = new Float64Array(0);
-    this.accounts = [];
-    this.ips = [];
+    this.accounts.reset();
+    this.ips.reset();
     this.stamps = [];
     this.value = [];
     this.values = [];
@@ -108,8 +104,8 @@ export class RuleColumns implements SlotColumns {
   clear(slot: number): void {
     if (slot >= this.capacity) return;
     this.events[slot] = 0;
-    this.accounts[slot] = undefined;
-    if (this.trackIps) this.ips[slot] = undefined;
+    this.accounts.clear(slot);
+    if (this.trackIps) this.ips.clear(slot);
     this.forgetCounted(slot);
   }
 
@@ -143,41 +139,6 @@ export class RuleColumns implements SlotColumns {
   live(slot: number, now: number, windowMs: number): boolean {
     return this.has(slot) && (this.last[slot]! >= now - windowMs || this.quietUntil[slot]! > now);
   }
-}
-
-/** Adds a sample unless it is there already or the list is full. */
-export function withSample(s: Samples, value: string, share = false): Samples {
-  if (s === undefined) return share ? shared(value) : value;
-  if (typeof s === 'string') return s === value ? s : [s, share ? shared(value) : value];
-  // A new array of the exact size, not push(): V8 grows a pushed array to 19 slots for these 5.
-  return s.length < SAMPLES && !s.includes(value) ? [...s, share ? shared(value) : value] : s;
-}
-
-// Samples repeat (a flood tries the same few accounts from a million sources): each
-// text is kept once. Bounded: when full the table starts over, which only costs sharing.
-const SHARED_MAX = 4096;
-const sharedTexts = new Map<string, string>();
-
-// The rules of one event ask for the same text object in turn: the last answer is kept.
-let lastAsked = '';
-let lastKept = '';
-
-/** The one kept copy of a sample text (accounts: an address sample is its key's own string already). */
-function shared(value: string): string {
-  if (value === lastAsked) return lastKept;
-  let kept = sharedTexts.get(value);
-  if (kept === undefined) {
-    if (sharedTexts.size >= SHARED_MAX) sharedTexts.clear();
-    sharedTexts.set(value, value);
-    kept = value;
-  }
-  lastAsked = value;
-  lastKept = kept;
-  return kept;
-}
-
-export function samplesOf(s: Samples): string[] {
-  return s === undefined ? [] : typeof s === 'string' ? [s] : s.slice();
 }
 
 function grown<T extends Int32Array | Float64Array>(a: T, capacity: number): T {

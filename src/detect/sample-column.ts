@@ -1,0 +1,143 @@
+/** Up to this many distinct accounts (or IPs) are kept per key as an alert's evidence. */
+export const SAMPLES = 5;
+const MORE = SAMPLES - 1;
+
+/**
+ * One rule's evidence samples (accounts or source IPs) for every slot of its
+ * key table, in first-seen order. The first sample is held inline; the others
+ * go to a four-cell block taken from a pool and given back when the slot is
+ * cleared. A flood fills and clears these lists all the time: a list array per
+ * change cost about a microsecond an event in garbage and write barriers, a
+ * pooled block costs nothing once the pool is warm. The block column is made
+ * only when a slot gets a second sample, so a million one-event keys cost one
+ * pointer each.
+ */
+export class SampleColumn {
+  private first: Array<string | undefined> = [];
+  /** Per slot: block number + 1 (0: none) times 8, plus the samples in the block (0-4). */
+  private meta = new Int32Array(0);
+  private pool: Array<string | undefined> = [];
+  /** Free blocks, each holding the next free block number + 1 (0 ends the list). */
+  private nextFree = new Int32Array(0);
+  private freeHead = 0;
+  private blocks = 0;
+  private capacity = 0;
+
+  /** `share`: keep one copy of each text across rules and keys (accounts repeat; IPs are their key's own text). */
+  constructor(private readonly share: boolean) {}
+
+  /** Room for slots [0, capacity): the inline cells, filled (a write past the end would make a dictionary). */
+  grow(capacity: number): void {
+    if (capacity <= this.capacity) return;
+    const first = this.first;
+    const n = first.length;
+    first.length = capacity;
+    first.fill(undefined, n);
+    this.capacity = capacity;
+  }
+
+  /** Adds `value` unless it is there already or the list is full. */
+  add(slot: number, value: string): void {
+    const first = this.first[slot];
+    if (first === undefined) {
+      this.first[slot] = this.share ? shared(value) : value;
+      return;
+    }
+    if (first === value) return;
+    if (slot >= this.meta.length) this.reachMeta(slot);
+    const m = this.meta[slot]!;
+    const more = m & 7;
+    if (more >= MORE) return;
+    let block = m >> 3;
+    if (block === 0) block = this.takeBlock();
+    const pool = this.pool;
+    const base = (block - 1) * MORE;
+    for (let i = 0; i < more; i++) if (pool[base + i] === value) return;
+    pool[base + more] = this.share ? shared(value) : value;
+    this.meta[slot] = (block << 3) | (more + 1);
+  }
+
+  /** The slot's samples, oldest first (a new array). */
+  values(slot: number): string[] {
+    const first = slot < this.capacity ? this.first[slot] : undefined;
+    if (first === undefined) return [];
+    const out = [first];
+    const m = slot < this.meta.length ? this.meta[slot]! : 0;
+    const base = ((m >> 3) - 1) * MORE;
+    for (let i = 0; i < (m & 7); i++) out.push(this.pool[base + i]!);
+    return out;
+  }
+
+  clear(slot: number): void {
+    if (slot >= this.capacity) return;
+    this.first[slot] = undefined;
+    if (slot >= this.meta.length) return;
+    const block = this.meta[slot]! >> 3;
+    this.meta[slot] = 0;
+    if (block === 0) return;
+    // The texts go with the slot; the block goes back to the pool.
+    this.pool.fill(undefined, (block - 1) * MORE, block * MORE);
+    this.nextFree[block - 1] = this.freeHead;
+    this.freeHead = block;
+  }
+
+  reset(): void {
+    this.first = [];
+    this.meta = new Int32Array(0);
+    this.pool = [];
+    this.nextFree = new Int32Array(0);
+    this.freeHead = 0;
+    this.blocks = 0;
+    this.capacity = 0;
+  }
+
+  private reachMeta(slot: number): void {
+    let cap = Math.max(64, this.meta.length);
+    while (cap <= slot) cap *= 2;
+    const meta = new Int32Array(Math.min(cap, Math.max(this.capacity, slot + 1)));
+    meta.set(this.meta);
+    this.meta = meta;
+  }
+
+  private takeBlock(): number {
+    if (this.freeHead !== 0) {
+      const block = this.freeHead;
+      this.freeHead = this.nextFree[block - 1]!;
+      return block;
+    }
+    if (this.blocks === this.nextFree.length) {
+      const cap = Math.max(64, this.blocks * 2);
+      const next = new Int32Array(cap);
+      next.set(this.nextFree);
+      this.nextFree = next;
+      const pool = this.pool;
+      const n = pool.length;
+      pool.length = cap * MORE;
+      pool.fill(undefined, n);
+    }
+    return ++this.blocks;
+  }
+}
+
+// Samples repeat (a flood tries the same few accounts from a million sources): each
+// text is kept once. Bounded: when full the table starts over, which only costs sharing.
+const SHARED_MAX = 4096;
+const sharedTexts = new Map<string, string>();
+
+// The rules of one event ask for the same text object in turn: the last answer is kept.
+let lastAsked = '';
+let lastKept = '';
+
+/** The one kept copy of a sample text. */
+function shared(value: string): string {
+  if (value === lastAsked) return lastKept;
+  let kept = sharedTexts.get(value);
+  if (kept === undefined) {
+    if (sharedTexts.size >= SHARED_MAX) sharedTexts.clear();
+    sharedTexts.set(value, value);
+    kept = value;
+  }
+  lastAsked = value;
+  lastKept = kept;
+  return kept;
+}
