@@ -1,6 +1,7 @@
 import type { SlotColumns } from './key-table.ts';
 import type { DetectionRule } from './rule.ts';
 import { SampleColumn } from './sample-column.ts';
+import { StampRings } from './stamp-rings.ts';
 
 /**
  * One rule's per-key state, as columns indexed by the key's slot in its
@@ -19,12 +20,8 @@ export class RuleColumns implements SlotColumns {
   readonly accounts = new SampleColumn(true);
   /** Only for rules not grouped by IP (an IP key is its own sample). */
   readonly ips = new SampleColumn(false);
-  /** threshold kind: number of stamps; the only one inline, or the list (oldest first). */
-  stampCount = new Int32Array(0);
-  stamp = new Float64Array(0);
-  stamps: Array<number[] | undefined> = [];
-  /** Where the live stamps start in the list: trimmed by moving this, compacted now and then. */
-  stampHead = new Int32Array(0);
+  /** threshold kind: the latest stamps of each key. */
+  readonly stamps = new StampRings();
   /** distinct kind: the only value and its time inline, or value -> last time seen. */
   value: Array<string | undefined> = [];
   valueTime = new Float64Array(0);
@@ -64,10 +61,7 @@ export class RuleColumns implements SlotColumns {
     if (this.trackIps) this.ips.grow(capacity);
     const lists: unknown[][] = [];
     if (this.kind === 'threshold') {
-      this.stampCount = grown(this.stampCount, capacity);
-      this.stamp = grown(this.stamp, capacity);
-      this.stampHead = grown(this.stampHead, capacity);
-      lists.push(this.stamps);
+      this.stamps.grow(capacity);
     } else {
       this.valueTime = grown(this.valueTime, capacity);
       lists.push(this.value, this.values);
@@ -90,13 +84,10 @@ export class RuleColumns implements SlotColumns {
     this.first = new Float64Array(0);
     this.last = new Float64Array(0);
     this.quietUntil = new Float64Array(0);
-    this.stampCount = new Int32Array(0);
-    this.stamp = new Float64Array(0);
-    this.stampHead = new Int32Array(0);
+    this.stamps.reset();
     this.valueTime = new Float64Array(0);
     this.accounts.reset();
     this.ips.reset();
-    this.stamps = [];
     this.value = [];
     this.values = [];
   }
@@ -121,9 +112,7 @@ export class RuleColumns implements SlotColumns {
   /** Drops what the kind counted (after an alert: the count starts over). */
   forgetCounted(slot: number): void {
     if (this.kind === 'threshold') {
-      this.stampCount[slot] = 0;
-      this.stamps[slot] = undefined;
-      this.stampHead[slot] = 0;
+      this.stamps.clear(slot);
     } else {
       this.value[slot] = undefined;
       this.values[slot] = undefined;

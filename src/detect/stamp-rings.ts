@@ -1,0 +1,180 @@
+/** Ring sizes go 8, 16, 32, ...: a class per size, and a pool of blocks per class. */
+const FIRST_CLASS_BITS = 3;
+const CLASS_BITS = 5;
+const CLASS_MASK = (1 << CLASS_BITS) - 1;
+
+/**
+ * The latest stamps (event times) of every slot of one threshold rule, oldest
+ * first. One stamp is held inline: under a spoofed flood most keys see one
+ * event. From the second stamp on, a slot's stamps are a ring in a block of a
+ * pooled Float64Array; a full ring moves to a block twice the size, and a
+ * block goes back to its pool when the slot is down to one stamp or cleared.
+ * A number[] per key, pushed on every event, cost a growing copy now and then
+ * and garbage all the time.
+ */
+export class StampRings {
+  /** Stamps held per slot. */
+  count = new Int32Array(0);
+  /** The stamp of a slot holding one. */
+  private one = new Float64Array(0);
+  /** Per slot: (block << CLASS_BITS | class) + 1, 0 for none. */
+  private ref = new Int32Array(0);
+  /** Where the oldest stamp is in the slot's ring. */
+  private head = new Int32Array(0);
+  private slabs: Float64Array[] = [];
+  private made: number[] = [];
+  private free: number[][] = [];
+
+  grow(capacity: number): void {
+    this.count = grown(this.count, capacity);
+    this.one = grown(this.one, capacity);
+    this.ref = grown(this.ref, capacity);
+    this.head = grown(this.head, capacity);
+  }
+
+  reset(): void {
+    this.count = new Int32Array(0);
+    this.one = new Float64Array(0);
+    this.ref = new Int32Array(0);
+    this.head = new Int32Array(0);
+    this.slabs = [];
+    this.made = [];
+    this.free = [];
+  }
+
+  /**
+   * Stamps `now`, then drops the stamps at or before `horizon` from the
+   * oldest end (up to the first live one, as a list trimmed from its front
+   * would) and all but the latest `keep`. Returns how many are held.
+   */
+  add(slot: number, now: number, horizon: number, keep: number): number {
+    let n = this.count[slot]!;
+    if (n <= 1) {
+      const live = n === 1 && this.one[slot]! > horizon && keep > 1;
+      if (!live) {
+        if (n === 1 && this.one[slot]! > horizon) {
+          // keep <= 1: only the latest stamp stays.
+          this.one[slot] = now;
+          return 1;
+        }
+        if (now > horizon) {
+          this.one[slot] = now;
+          this.count[slot] = 1;
+          return 1;
+        }
+        this.count[slot] = 0;
+        return 0;
+      }
+      const ref = this.take(0);
+      const slab = this.slabs[0]!;
+      const base = (ref - 1) >> CLASS_BITS << FIRST_CLASS_BITS;
+      slab[base] = this.one[slot]!;
+      slab[base + 1] = now;
+      this.ref[slot] = ref;
+      this.head[slot] = 0;
+      this.count[slot] = 2;
+      return 2;
+    }
+    let ref = this.ref[slot]!;
+    let cls = (ref - 1) & CLASS_MASK;
+    let cap = 1 << (cls + FIRST_CLASS_BITS);
+    let slab = this.slabs[cls]!;
+    let base = ((ref - 1) >> CLASS_BITS) * cap;
+    let h = this.head[slot]!;
+    // Only stamps behind live ones are kept past the horizon: drop from the oldest end.
+    while (n > 0 && slab[base + h]! <= horizon) {
+      if (++h === cap) h = 0;
+      n--;
+    }
+    if (n > 0 || now > horizon) {
+      if (n >= keep) {
+        const drop = n - keep + 1;
+        h = (h + drop) % cap;
+        n -= drop;
+      } else if (n === cap) {
+        // Full: the ring moves, in order, to a block twice the size.
+        const to = this.take(cls + 1);
+        const toSlab = this.slabs[cls + 1]!;
+        const toBase = ((to - 1) >> CLASS_BITS) * cap * 2;
+        for (let i = 0; i < n; i++) toSlab[toBase + i] = slab[base + ((h + i) % cap)]!;
+        this.give(ref);
+        ref = to;
+        cls++;
+        cap *= 2;
+        slab = toSlab;
+        base = toBase;
+        h = 0;
+        this.ref[slot] = ref;
+      }
+      if (n < keep) {
+        slab[base + ((h + n) % cap)] = now;
+        n++;
+      }
+    }
+    if (n <= 1) {
+      if (n === 1) this.one[slot] = slab[base + h]!;
+      this.give(ref);
+      this.ref[slot] = 0;
+      this.head[slot] = 0;
+    } else this.head[slot] = h;
+    this.count[slot] = n;
+    return n;
+  }
+
+  /** The slot's stamps, oldest first (a new array). */
+  stampsOf(slot: number): number[] {
+    const n = slot < this.count.length ? this.count[slot]! : 0;
+    if (n <= 1) return n === 1 ? [this.one[slot]!] : [];
+    const ref = this.ref[slot]!;
+    const cls = (ref - 1) & CLASS_MASK;
+    const cap = 1 << (cls + FIRST_CLASS_BITS);
+    const base = ((ref - 1) >> CLASS_BITS) * cap;
+    const h = this.head[slot]!;
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) out.push(this.slabs[cls]![base + ((h + i) % cap)]!);
+    return out;
+  }
+
+  /** The slot holds no stamps. */
+  clear(slot: number): void {
+    if (slot >= this.count.length) return;
+    this.count[slot] = 0;
+    const ref = this.ref[slot]!;
+    if (ref === 0) return;
+    this.give(ref);
+    this.ref[slot] = 0;
+    this.head[slot] = 0;
+  }
+
+  /** A block of the class: a freed one, or a new one at the end of its slab. */
+  private take(cls: number): number {
+    while (this.slabs.length <= cls) {
+      this.slabs.push(new Float64Array(0));
+      this.made.push(0);
+      this.free.push([]);
+    }
+    const free = this.free[cls]!;
+    if (free.length > 0) return free.pop()!;
+    const size = 1 << (cls + FIRST_CLASS_BITS);
+    const block = this.made[cls]!;
+    const slab = this.slabs[cls]!;
+    if ((block + 1) * size > slab.length) {
+      const next = new Float64Array(Math.max(64 * size, slab.length * 2));
+      next.set(slab);
+      this.slabs[cls] = next;
+    }
+    this.made[cls] = block + 1;
+    return ((block << CLASS_BITS) | cls) + 1;
+  }
+
+  private give(ref: number): void {
+    this.free[(ref - 1) & CLASS_MASK]!.push(ref);
+  }
+}
+
+function grown<T extends Int32Array | Float64Array>(a: T, capacity: number): T {
+  if (a.length >= capacity) return a;
+  const b = new (a.constructor as new (n: number) => T)(capacity);
+  b.set(a);
+  return b;
+}
