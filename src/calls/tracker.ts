@@ -87,14 +87,15 @@ export class CallTracker {
   onSecurity(ev: SecurityEvent): void {
     if (ev.service !== 'PJSIP' || ev.account === '' || ev.account === '<unknown>') return;
     const c = this.cfg.compromise;
-    if (FAILURE_TYPES.has(ev.type)) {
-      if (!ev.attempt) return;
+    if (ev.type !== 'SuccessfulAuth') {
+      // InvalidAccountID names no endpoint, so no login can follow it; counted, a spray of
+      // made-up names would only push the real accounts out of the table (MAX_ACCOUNTS).
+      if (!ev.attempt || ev.type === 'InvalidAccountID' || !FAILURE_TYPES.has(ev.type)) return;
       const st = this.account(ev.account);
       st.failures.push(ev.time);
       st.failures.dropThrough(ev.time - c.failureWindowMs);
       return;
     }
-    if (ev.type !== 'SuccessfulAuth') return;
     const st = this.account(ev.account);
     const ip = ev.remote.ip;
     const recentFailures = st.failures.countAfter(ev.time - c.failureWindowMs);

@@ -66,6 +66,14 @@ describe('calls: tracker', () => {
     t.onSecurity(sec({ type: 'SuccessfulAuth', account: '1004', ip: '198.18.0.12', time: 10 }));
     assert.match(t.suspectWhy('1004', 11) ?? '', /after 3 failed attempts/);
   });
+  it('compromise: a spray of made-up account names does not push a real account\'s failures out', () => {
+    const { t } = tracker();
+    for (let i = 0; i < 3; i++) t.onSecurity(sec({ account: '1004', ip: `198.18.0.${20 + i}`, time: i, sessionId: `s${i}` }));
+    // More unknown names than the tracker holds accounts (10,000).
+    for (let i = 0; i < 12_000; i++) t.onSecurity(sec({ type: 'InvalidAccountID', account: `x${i}`, ip: '198.18.0.30', time: 5, sessionId: `i${i}` }));
+    t.onSecurity(sec({ type: 'SuccessfulAuth', account: '1004', ip: '198.18.0.12', time: 10 }));
+    assert.match(t.suspectWhy('1004', 11) ?? '', /after 3 failed attempts/);
+  });
   it('rebuilds from CoreShowChannels: learns calls up, drops calls that ended while away', () => {
     const { t, facts } = tracker();
     t.onCall(callEv({ n: 99, account: '1001' })); // ended while we were disconnected
