@@ -142,7 +142,7 @@ function mixBytes(b: DataView, at: number, n: number): void {
  * event time: a hash set in two typed arrays (open addressing), so a key
  * costs 16 bytes and a lookup touches one or two cache lines. An expired
  * entry is a free cell to the next insert; a rebuild keeps only live ones.
- * Past `maxKeys` live keys the oldest quarter (by expiry, estimated from a
+ * Past `maxKeys` live keys the oldest half (by expiry, estimated from a
  * sample) is dropped: memory stays bounded under a flood of unique keys.
  */
 export class AttemptDeduper {
@@ -245,8 +245,12 @@ export class AttemptDeduper {
   }
 }
 
-/** Share of maxKeys a rebuild at the cap keeps: the next one is a quarter of the cap of inserts away. */
-const KEEP = 0.75;
+/**
+ * Share of maxKeys a rebuild at the cap keeps: the next one is half the cap of
+ * inserts away. Each rebuild re-inserts what it keeps, so keeping three
+ * quarters cost three re-inserts per new key under a flood, half costs one.
+ */
+const KEEP = 0.5;
 
 /** The cell of a key in a table of `n` cells. */
 function cellOf(key: number, n: number): number {
