@@ -2,6 +2,7 @@ import type { SlotColumns } from './key-table.ts';
 import type { DetectionRule } from './rule.ts';
 import { SampleColumn } from './sample-column.ts';
 import { StampRings } from './stamp-rings.ts';
+import { filled, grown } from './grown.ts';
 
 /**
  * One rule's per-key state, as columns indexed by the key's slot in its
@@ -59,20 +60,12 @@ export class RuleColumns implements SlotColumns {
     this.quietUntil = grown(this.quietUntil, capacity);
     this.accounts.grow(capacity);
     if (this.trackIps) this.ips.grow(capacity);
-    const lists: unknown[][] = [];
     if (this.kind === 'threshold') {
       this.stamps.grow(capacity);
     } else {
       this.valueTime = grown(this.valueTime, capacity);
-      lists.push(this.value, this.values);
-    }
-    // Filled to capacity: a write far past the end would turn an array into a dictionary.
-    for (const list of lists) {
-      const n = list.length;
-      if (n < capacity) {
-        list.length = capacity;
-        list.fill(undefined, n);
-      }
+      filled(this.value, capacity);
+      filled(this.values, capacity);
     }
   }
 
@@ -130,12 +123,6 @@ export class RuleColumns implements SlotColumns {
   }
 }
 
-function grown<T extends Int32Array | Float64Array>(a: T, capacity: number): T {
-  if (a.length >= capacity) return a;
-  const b = new (a.constructor as new (n: number) => T)(capacity);
-  b.set(a);
-  return b;
-}
 
 /** The columns a rule needs. */
 export function columnsOf(rule: DetectionRule): RuleColumns {

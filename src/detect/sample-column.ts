@@ -1,3 +1,5 @@
+import { filled, grown } from './grown.ts';
+
 /** Up to this many distinct accounts (or IPs) are kept per key as an alert's evidence. */
 export const SAMPLES = 5;
 const MORE = SAMPLES - 1;
@@ -29,10 +31,7 @@ export class SampleColumn {
   /** Room for slots [0, capacity): the inline cells, filled (a write past the end would make a dictionary). */
   grow(capacity: number): void {
     if (capacity <= this.capacity) return;
-    const first = this.first;
-    const n = first.length;
-    first.length = capacity;
-    first.fill(undefined, n);
+    filled(this.first, capacity);
     this.capacity = capacity;
   }
 
@@ -94,9 +93,7 @@ export class SampleColumn {
   private reachMeta(slot: number): void {
     let cap = Math.max(64, this.meta.length);
     while (cap <= slot) cap *= 2;
-    const meta = new Int32Array(Math.min(cap, Math.max(this.capacity, slot + 1)));
-    meta.set(this.meta);
-    this.meta = meta;
+    this.meta = grown(this.meta, Math.min(cap, Math.max(this.capacity, slot + 1)));
   }
 
   private takeBlock(): number {
@@ -107,9 +104,7 @@ export class SampleColumn {
     }
     if (this.blocks === this.nextFree.length) {
       const cap = Math.max(64, this.blocks * 2);
-      const next = new Int32Array(cap);
-      next.set(this.nextFree);
-      this.nextFree = next;
+      this.nextFree = grown(this.nextFree, cap);
       const pool = this.pool;
       const n = pool.length;
       pool.length = cap * MORE;

@@ -1,3 +1,5 @@
+import { grown } from './grown.ts';
+
 /** Ring sizes go 8, 16, 32, ...: a class per size, and a pool of blocks per class. */
 const FIRST_CLASS_BITS = 3;
 const CLASS_BITS = 5;
@@ -158,11 +160,7 @@ export class StampRings {
     const size = 1 << (cls + FIRST_CLASS_BITS);
     const block = this.made[cls]!;
     const slab = this.slabs[cls]!;
-    if ((block + 1) * size > slab.length) {
-      const next = new Float64Array(Math.max(64 * size, slab.length * 2));
-      next.set(slab);
-      this.slabs[cls] = next;
-    }
+    if ((block + 1) * size > slab.length) this.slabs[cls] = grown(slab, Math.max(64 * size, slab.length * 2));
     this.made[cls] = block + 1;
     return ((block << CLASS_BITS) | cls) + 1;
   }
@@ -170,11 +168,4 @@ export class StampRings {
   private give(ref: number): void {
     this.free[(ref - 1) & CLASS_MASK]!.push(ref);
   }
-}
-
-function grown<T extends Int32Array | Float64Array>(a: T, capacity: number): T {
-  if (a.length >= capacity) return a;
-  const b = new (a.constructor as new (n: number) => T)(capacity);
-  b.set(a);
-  return b;
 }
