@@ -93,6 +93,7 @@ export class Service {
     this.journal = await BanJournal.open(join(cfg.stateDir, 'journal.json'), {
       onEvent: (e) => log.warn({ component: 'journal', event: e }, 'ban journal was damaged; recovered what could be recovered'),
     });
+    this.pruneJournal();
     if (!this.dryRun) {
       this.enforcement = await buildEnforcement(cfg, { ami: this.ami, logger: log });
       for (const p of this.enforcement.problems) log.error({ component: 'respond' }, p);
@@ -131,6 +132,7 @@ export class Service {
     this.control = new ControlServer(join(cfg.stateDir, 'control.sock'), this.controlHandlers(), log.child({ component: 'control' }));
     await this.control.start();
     this.every(5000, () => this.expire());
+    this.every(3_600_000, async () => this.pruneJournal());
     if (cfg.asterisk.heartbeat && !this.dryRun) this.every(15_000, () => this.heartbeat());
     this.ami.start();
   }
@@ -225,6 +227,16 @@ export class Service {
     const r = await applied;
     this.latencies.push(r.ms);
     if (this.latencies.length > 10_000) this.latencies.splice(0, 5000);
+  }
+
+  /**
+   * Drops journal entries that ended longer ago than the offence window: past it
+   * they no longer count for escalation, and kept, the journal (held in memory
+   * whole) would grow with every ban ever made.
+   */
+  private pruneJournal(): void {
+    const dropped = this.journal?.prune(Date.now(), this.config.bans.offenceWindowMs) ?? 0;
+    if (dropped > 0) this.log.info({ component: 'journal', dropped }, 'bans that ended before the offence window dropped from the journal');
   }
 
   private async expire(): Promise<void> {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -9,6 +9,8 @@ import { Service } from '../../../src/service/service.ts';
 import { controlRequest } from '../../../src/control/client.ts';
 import { DEFAULT_CONFIG_PATH } from '../../../src/config/load.ts';
 import { FIXTURES } from '../../helpers/fixtures.ts';
+import { BanJournal } from '../../../src/store/journal.ts';
+import { ban } from '../respond/helpers.ts';
 
 function capture() {
   const lines: any[] = [];
@@ -171,6 +173,32 @@ describe('service without a firewall tool', function () {
       await service.stop();
       await ami.close();
     }
+  });
+
+  it('drops bans that ended before the offence window from the journal, keeps the rest', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sw-prune-'));
+    const c = JSON.parse(readFileSync(DEFAULT_CONFIG_PATH, 'utf8'));
+    Object.assign(c.ami, { port: 1, secret: 's', reconnectInitial: '10s' });
+    c.mode = 'dry-run';
+    c.stateDir = join(dir, 'state');
+    c.trunks.discover = false;
+    writeFileSync(join(dir, 'c.json'), JSON.stringify(c));
+    const now = Date.now();
+    const day = 86_400_000;
+    mkdirSync(join(dir, 'state'), { mode: 0o700 });
+    const j = await BanJournal.open(join(dir, 'state', 'journal.json'));
+    // The default offence window is 7 days.
+    j.record(ban('198.18.0.21', { id: 'ended-8d-ago', time: now - 9 * day, expiresAt: now - 8 * day }));
+    j.record(ban('198.18.0.22', { id: 'ended-6d-ago', time: now - 7 * day, expiresAt: now - 6 * day }));
+    j.record(ban('198.18.0.23', { id: 'standing', time: now - 1000, expiresAt: now + 600_000 }));
+    await j.close();
+    const out = capture();
+    const s = new Service({ configPath: join(dir, 'c.json'), logger: out.logger });
+    await s.start();
+    await s.stop();
+    const kept = JSON.parse(readFileSync(join(dir, 'state', 'journal.json'), 'utf8')).entries.map((e: { id: string }) => e.id);
+    assert.deepEqual(kept, ['ended-6d-ago', 'standing']);
+    assert.ok(out.lines.some((l) => l.component === 'journal' && l.dropped === 1), 'the drop is logged');
   });
 
   it('shows the evidence of a ban from before a restart (why, bans)', async () => {
