@@ -7,8 +7,9 @@ import { filled, grown } from './grown.ts';
 /**
  * One rule's per-key state, as columns indexed by the key's slot in its
  * KeyTable. Under a spoofed flood nearly every key sees one event, so the
- * one-item cases (one stamp, one distinct value, one sample) are held inline
- * and a list is made only from the second item on.
+ * one-item cases (one stamp, one distinct value, one sample) are held inline;
+ * more stamps and samples go to pooled blocks (stamp-rings.ts,
+ * sample-column.ts), more distinct values to a Map.
  */
 export class RuleColumns implements SlotColumns {
   /** Frames counted for the key; 0 means the rule holds nothing for it. */
