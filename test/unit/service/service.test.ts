@@ -33,6 +33,18 @@ async function until<T>(f: () => T | undefined, ms = 5000): Promise<T> {
   }
 }
 
+/** The default config for a test service in `dir` (state in dir/state, no trunk discovery), written; its path. */
+function configIn(dir: string, mode: 'dry-run' | 'enforce', ami: Record<string, unknown>): string {
+  const c = JSON.parse(readFileSync(DEFAULT_CONFIG_PATH, 'utf8'));
+  Object.assign(c.ami, ami);
+  c.mode = mode;
+  c.stateDir = join(dir, 'state');
+  c.trunks.discover = false;
+  const path = join(dir, 'c.json');
+  writeFileSync(path, JSON.stringify(c));
+  return path;
+}
+
 /** The events of a capture, as Asterisk would send them after login. */
 function eventsOf(file: string): string {
   const text = readFileSync(join(FIXTURES, file), 'latin1');
@@ -51,13 +63,7 @@ describe('service (fake AMI, dry-run)', function () {
   before(async () => {
     const port = await ami.start();
     ami.secret = 'lab-secret';
-    const c = JSON.parse(readFileSync(DEFAULT_CONFIG_PATH, 'utf8'));
-    Object.assign(c.ami, { port, secret: 'lab-secret', reconnectInitial: '100ms' });
-    c.mode = 'dry-run';
-    c.stateDir = join(dir, 'state');
-    c.trunks.discover = false;
-    cfgPath = join(dir, 'c.json');
-    writeFileSync(cfgPath, JSON.stringify(c));
+    cfgPath = configIn(dir, 'dry-run', { port, secret: 'lab-secret', reconnectInitial: '100ms' });
     service = new Service({ configPath: cfgPath, logger: log.logger });
     await service.start();
     await until(() => service.connection?.status === 'connected');
@@ -143,12 +149,7 @@ describe('service without a firewall tool', function () {
     const ami = new FakeAmi();
     const port = await ami.start();
     ami.secret = 's';
-    const c = JSON.parse(readFileSync(DEFAULT_CONFIG_PATH, 'utf8'));
-    Object.assign(c.ami, { port, secret: 's' });
-    c.mode = 'enforce';
-    c.stateDir = join(dir, 'state');
-    c.trunks.discover = false;
-    writeFileSync(join(dir, 'c.json'), JSON.stringify(c));
+    configIn(dir, 'enforce', { port, secret: 's' });
     const log = capture();
     const service = new Service({ configPath: join(dir, 'c.json'), logger: log.logger });
     const path = process.env.PATH;
@@ -177,12 +178,7 @@ describe('service without a firewall tool', function () {
 
   it('drops bans that ended before the offence window from the journal, keeps the rest', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sw-prune-'));
-    const c = JSON.parse(readFileSync(DEFAULT_CONFIG_PATH, 'utf8'));
-    Object.assign(c.ami, { port: 1, secret: 's', reconnectInitial: '10s' });
-    c.mode = 'dry-run';
-    c.stateDir = join(dir, 'state');
-    c.trunks.discover = false;
-    writeFileSync(join(dir, 'c.json'), JSON.stringify(c));
+    configIn(dir, 'dry-run', { port: 1, secret: 's', reconnectInitial: '10s' });
     const now = Date.now();
     const day = 86_400_000;
     mkdirSync(join(dir, 'state'), { mode: 0o700 });
@@ -206,12 +202,7 @@ describe('service without a firewall tool', function () {
     const ami = new FakeAmi();
     const port = await ami.start();
     ami.secret = 's';
-    const c = JSON.parse(readFileSync(DEFAULT_CONFIG_PATH, 'utf8'));
-    Object.assign(c.ami, { port, secret: 's', reconnectInitial: '100ms' });
-    c.mode = 'enforce';
-    c.stateDir = join(dir, 'state');
-    c.trunks.discover = false;
-    writeFileSync(join(dir, 'c.json'), JSON.stringify(c));
+    configIn(dir, 'enforce', { port, secret: 's', reconnectInitial: '100ms' });
     const sock = join(dir, 'state', 'control.sock');
     const start = async () => {
       const s = new Service({ configPath: join(dir, 'c.json'), logger: pino({ level: 'silent' }) });
