@@ -47,41 +47,34 @@ export class StampRings {
   /**
    * Stamps `now`, then drops the stamps at or before `horizon` from the
    * oldest end (up to the first live one, as a list trimmed from its front
-   * would) and all but the latest `keep`. Returns how many are held.
+   * would) and all but the latest `keep` (a rule's threshold, at least 1).
+   * Returns how many are held.
    */
   add(slot: number, now: number, horizon: number, keep: number): number {
     let n = this.count[slot]!;
     if (n <= 1) {
-      const live = n === 1 && this.one[slot]! > horizon && keep > 1;
-      if (!live) {
-        if (n === 1 && this.one[slot]! > horizon) {
-          // keep <= 1: only the latest stamp stays.
-          this.one[slot] = now;
-          return 1;
-        }
-        if (now > horizon) {
-          this.one[slot] = now;
-          this.count[slot] = 1;
-          return 1;
-        }
-        this.count[slot] = 0;
-        return 0;
+      const held = n === 1 && this.one[slot]! > horizon;
+      if (held && keep > 1) {
+        const ref = this.take(0);
+        const base = baseOf(ref);
+        this.slabs[0]![base] = this.one[slot]!;
+        this.slabs[0]![base + 1] = now;
+        this.ref[slot] = ref;
+        this.head[slot] = 0;
+        this.count[slot] = 2;
+        return 2;
       }
-      const ref = this.take(0);
-      const slab = this.slabs[0]!;
-      const base = (ref - 1) >> CLASS_BITS << FIRST_CLASS_BITS;
-      slab[base] = this.one[slot]!;
-      slab[base + 1] = now;
-      this.ref[slot] = ref;
-      this.head[slot] = 0;
-      this.count[slot] = 2;
-      return 2;
+      // The latest stamp alone (a held one is older or is all `keep` allows), or none.
+      n = held || now > horizon ? 1 : 0;
+      this.one[slot] = now;
+      this.count[slot] = n;
+      return n;
     }
     let ref = this.ref[slot]!;
-    let cls = (ref - 1) & CLASS_MASK;
-    let cap = 1 << (cls + FIRST_CLASS_BITS);
+    let cls = classOf(ref);
+    let cap = sizeOf(cls);
     let slab = this.slabs[cls]!;
-    let base = ((ref - 1) >> CLASS_BITS) * cap;
+    let base = baseOf(ref);
     let h = this.head[slot]!;
     // Only stamps behind live ones are kept past the horizon: drop from the oldest end.
     while (n > 0 && slab[base + h]! <= horizon) {
@@ -97,7 +90,7 @@ export class StampRings {
         // Full: the ring moves, in order, to a block twice the size.
         const to = this.take(cls + 1);
         const toSlab = this.slabs[cls + 1]!;
-        const toBase = ((to - 1) >> CLASS_BITS) * cap * 2;
+        const toBase = baseOf(to);
         for (let i = 0; i < n; i++) toSlab[toBase + i] = slab[base + ((h + i) % cap)]!;
         this.give(ref);
         ref = to;
@@ -108,10 +101,8 @@ export class StampRings {
         h = 0;
         this.ref[slot] = ref;
       }
-      if (n < keep) {
-        slab[base + ((h + n) % cap)] = now;
-        n++;
-      }
+      slab[base + ((h + n) % cap)] = now;
+      n++;
     }
     if (n <= 1) {
       if (n === 1) this.one[slot] = slab[base + h]!;
@@ -128,12 +119,12 @@ export class StampRings {
     const n = slot < this.count.length ? this.count[slot]! : 0;
     if (n <= 1) return n === 1 ? [this.one[slot]!] : [];
     const ref = this.ref[slot]!;
-    const cls = (ref - 1) & CLASS_MASK;
-    const cap = 1 << (cls + FIRST_CLASS_BITS);
-    const base = ((ref - 1) >> CLASS_BITS) * cap;
+    const cap = sizeOf(classOf(ref));
+    const slab = this.slabs[classOf(ref)]!;
+    const base = baseOf(ref);
     const h = this.head[slot]!;
     const out: number[] = [];
-    for (let i = 0; i < n; i++) out.push(this.slabs[cls]![base + ((h + i) % cap)]!);
+    for (let i = 0; i < n; i++) out.push(slab[base + ((h + i) % cap)]!);
     return out;
   }
 
@@ -157,7 +148,7 @@ export class StampRings {
     }
     const free = this.free[cls]!;
     if (free.length > 0) return free.pop()!;
-    const size = 1 << (cls + FIRST_CLASS_BITS);
+    const size = sizeOf(cls);
     const block = this.made[cls]!;
     const slab = this.slabs[cls]!;
     if ((block + 1) * size > slab.length) this.slabs[cls] = grown(slab, Math.max(64 * size, slab.length * 2));
@@ -166,6 +157,11 @@ export class StampRings {
   }
 
   private give(ref: number): void {
-    this.free[(ref - 1) & CLASS_MASK]!.push(ref);
+    this.free[classOf(ref)]!.push(ref);
   }
 }
+
+/** A block reference's size class, the ring size of a class, and where the block starts in its slab. */
+const classOf = (ref: number): number => (ref - 1) & CLASS_MASK;
+const sizeOf = (cls: number): number => 1 << (cls + FIRST_CLASS_BITS);
+const baseOf = (ref: number): number => ((ref - 1) >> CLASS_BITS) * sizeOf(classOf(ref));
