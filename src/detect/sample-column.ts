@@ -9,7 +9,7 @@ const MORE = SAMPLES - 1;
  * key table, in first-seen order. The first sample is held inline; the others
  * go to a four-cell block taken from a pool and given back when the slot is
  * cleared. A flood fills and clears these lists all the time: a list array per
- * change cost about a microsecond an event in garbage and write barriers, a
+ * change cost about half a microsecond an event (garbage, write barriers), a
  * pooled block costs nothing once the pool is warm. The block column is made
  * only when a slot gets a second sample, so a million one-event keys cost one
  * pointer each.
@@ -19,9 +19,8 @@ export class SampleColumn {
   /** Per slot: block number + 1 (0: none) times 8, plus the samples in the block (0-4). */
   private meta = new Int32Array(0);
   private pool: Array<string | undefined> = [];
-  /** Free blocks, each holding the next free block number + 1 (0 ends the list). */
-  private nextFree = new Int32Array(0);
-  private freeHead = 0;
+  /** Numbers (+ 1) of the blocks given back. */
+  private free: number[] = [];
   private blocks = 0;
   private capacity = 0;
 
@@ -76,16 +75,14 @@ export class SampleColumn {
     if (block === 0) return;
     // The texts go with the slot; the block goes back to the pool.
     this.pool.fill(undefined, (block - 1) * MORE, block * MORE);
-    this.nextFree[block - 1] = this.freeHead;
-    this.freeHead = block;
+    this.free.push(block);
   }
 
   reset(): void {
     this.first = [];
     this.meta = new Int32Array(0);
     this.pool = [];
-    this.nextFree = new Int32Array(0);
-    this.freeHead = 0;
+    this.free = [];
     this.blocks = 0;
     this.capacity = 0;
   }
@@ -96,20 +93,10 @@ export class SampleColumn {
     this.meta = grown(this.meta, Math.min(cap, Math.max(this.capacity, slot + 1)));
   }
 
+  /** A block given back, or a new one at the end of the pool (grown by doubling). */
   private takeBlock(): number {
-    if (this.freeHead !== 0) {
-      const block = this.freeHead;
-      this.freeHead = this.nextFree[block - 1]!;
-      return block;
-    }
-    if (this.blocks === this.nextFree.length) {
-      const cap = Math.max(64, this.blocks * 2);
-      this.nextFree = grown(this.nextFree, cap);
-      const pool = this.pool;
-      const n = pool.length;
-      pool.length = cap * MORE;
-      pool.fill(undefined, n);
-    }
+    if (this.free.length > 0) return this.free.pop()!;
+    if (this.blocks * MORE === this.pool.length) filled(this.pool, Math.max(64, this.blocks * 2) * MORE);
     return ++this.blocks;
   }
 }
