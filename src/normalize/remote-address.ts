@@ -56,7 +56,27 @@ function portOf(text: string): number {
  */
 export function detach(s: string): string {
   // join builds one flat string; (' ' + s).slice(1) left a slice of a flat copy, two objects.
-  return s.length < 13 ? s : [s.charAt(0), s.slice(1)].join('');
+  return s.length < 13 ? s : s.length <= 16 ? detachAt(s, 0, s.length) : [s.charAt(0), s.slice(1)].join('');
+}
+
+/**
+ * detach(text.slice(start, end)) without the slice. Up to 16 characters (every
+ * IPv4 address, most account names) one fromCharCode call makes the flat
+ * string: about a third of what the join costs.
+ */
+export function detachAt(text: string, start: number, end: number): string {
+  const n = end - start;
+  if (n < 13) return text.slice(start, end);
+  if (n > 16) return detach(text.slice(start, end));
+  const t = text;
+  const s = start;
+  const a = t.charCodeAt(s), b = t.charCodeAt(s + 1), c = t.charCodeAt(s + 2), d = t.charCodeAt(s + 3), e = t.charCodeAt(s + 4), f = t.charCodeAt(s + 5);
+  const g = t.charCodeAt(s + 6), h = t.charCodeAt(s + 7), i = t.charCodeAt(s + 8), j = t.charCodeAt(s + 9), k = t.charCodeAt(s + 10), l = t.charCodeAt(s + 11);
+  const m = t.charCodeAt(s + 12);
+  if (n === 13) return String.fromCharCode(a, b, c, d, e, f, g, h, i, j, k, l, m);
+  if (n === 14) return String.fromCharCode(a, b, c, d, e, f, g, h, i, j, k, l, m, t.charCodeAt(s + 13));
+  if (n === 15) return String.fromCharCode(a, b, c, d, e, f, g, h, i, j, k, l, m, t.charCodeAt(s + 13), t.charCodeAt(s + 14));
+  return String.fromCharCode(a, b, c, d, e, f, g, h, i, j, k, l, m, t.charCodeAt(s + 13), t.charCodeAt(s + 14), t.charCodeAt(s + 15));
 }
 
 const TRANSPORT_AT: readonly Transport[] = ['UDP', 'TCP', 'TLS', 'WSS', 'WS'];
@@ -110,7 +130,7 @@ export function parseIpv4AddressAt(text: string, start: number, end: number): En
     port = port * 10 + c;
   }
   if (pos - portStart < 1 || pos - portStart > 5 || port > 65535) return undefined;
-  const ip = detach(text.slice(ipStart, ipEnd));
+  const ip = detachAt(text, ipStart, ipEnd);
   // The detectors key IPv4 sources by this integer: they need not parse the text again.
   rememberIpv4(ip, n);
   return { family: 4, transport, ip, port };

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { parseAmiAddress } from '../../../src/normalize/remote-address.ts';
+import fc from 'fast-check';
+import { detach, detachAt, parseAmiAddress } from '../../../src/normalize/remote-address.ts';
 import { parseEventTV } from '../../../src/normalize/event-time.ts';
 import { Normalizer, type NormalizeIssue } from '../../../src/normalize/normalizer.ts';
 import { fixtureEvents, fixtureFrames } from '../../helpers/fixtures.ts';
@@ -23,6 +24,23 @@ describe('parseAmiAddress', () => {
   it('refuses what does not parse', () => {
     for (const bad of ['', 'garbage', 'IPV4/UDP/198.18.0.999/5060', 'IPV4/FOO/198.18.0.1/5060', 'IPV4/UDP/198.18.0.1/99999', 'IPV6/UDP/198.18.0.1/5060', 'IPV4/UDP/1.2.3.4; rm -rf //5060', `IPV4/UDP/${'9'.repeat(5000)}/1`])
       assert.equal(parseAmiAddress(bad), null, bad);
+  });
+});
+
+describe('detach / detachAt', () => {
+  it('copy exactly the characters of the span, at every length (the fromCharCode cases 13-16 included)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 60 }), fc.nat(60), fc.nat(60), (text, x, y) => {
+        const start = Math.min(x, y, text.length);
+        const end = Math.min(Math.max(x, y), text.length);
+        const want = text.slice(start, end);
+        assert.equal(detachAt(text, start, end), want);
+        assert.equal(detach(want), want);
+      }),
+      { numRuns: 2000 },
+    );
+    const t = 'RemoteAddress: IPV4/UDP/198.18.144.182/5060';
+    for (let n = 0; n <= 24; n++) assert.equal(detachAt(t, 9, 9 + n), t.slice(9, 9 + n), `length ${n}`);
   });
 });
 
