@@ -117,21 +117,26 @@ const MATCH_BYTES = 4 * Math.max(...KNOWN.map(([n]) => Math.ceil((n.length + 1) 
 /**
  * The KNOWN key that the line at byte `at` of `b` starts with, followed by its
  * `:`, or -1. Near the end of the chunk, -1: the generic path takes the line.
+ * `guess` is tried first: KNOWN is in the order Asterisk writes its security
+ * events, so the key after the last one matched is nearly always the next line's.
  */
-function knownAt(b: DataView, at: number): number {
+function knownAt(b: DataView, at: number, guess: number): number {
   if (at + MATCH_BYTES > b.byteLength) return -1;
   const w0 = b.getUint32(at, true);
-  for (let k = K_HEAD[hashWord(w0)]!; k >= 0; k = K_NEXT[k]!) {
-    const i = k * 4;
-    if ((w0 & K_MASK[i]!) >>> 0 !== K_WORD[i]) continue;
-    const len = K_LEN[k]!;
-    if (b.getUint8(at + len) !== 0x3a) continue;
-    const words = K_WORDS[k]!;
-    let w = 1;
-    while (w < words && (b.getUint32(at + 4 * w, true) & K_MASK[i + w]!) >>> 0 === K_WORD[i + w]) w++;
-    if (w === words) return k;
-  }
+  if (guess < KNOWN.length && isKeyAt(b, at, w0, guess)) return guess;
+  for (let k = K_HEAD[hashWord(w0)]!; k >= 0; k = K_NEXT[k]!) if (k !== guess && isKeyAt(b, at, w0, k)) return k;
   return -1;
+}
+
+/** The line at `at` (first word `w0`) starts with KNOWN key `k` and its `:`. */
+function isKeyAt(b: DataView, at: number, w0: number, k: number): boolean {
+  const i = k * 4;
+  if ((w0 & K_MASK[i]!) >>> 0 !== K_WORD[i]) return false;
+  if (b.getUint8(at + K_LEN[k]!) !== 0x3a) return false;
+  const words = K_WORDS[k]!;
+  let w = 1;
+  while (w < words && (b.getUint32(at + 4 * w, true) & K_MASK[i + w]!) >>> 0 === K_WORD[i + w]) w++;
+  return w === words;
 }
 
 /** What the last walk saw: header lines that split, and lines that do not. */
@@ -156,6 +161,7 @@ export function walkFrame(s: string, start: number, spans: Int32Array, base: num
   const len = s.length;
   let pos = start;
   let end = -1;
+  let guess = 0;
   while (pos < len) {
     // lineEnd, inlined: this loop runs for every header line of every frame.
     let eol = s.indexOf('\n', pos);
@@ -182,8 +188,9 @@ export function walkFrame(s: string, start: number, spans: Int32Array, base: num
     }
     let sep = BAD;
     let f = OTHER;
-    const k = bytes === null ? -1 : knownAt(bytes, off + pos);
+    const k = bytes === null ? -1 : knownAt(bytes, off + pos, guess);
     if (k >= 0) {
+      guess = k + 1;
       // `Key: ` or `Key:` at the end of the line: what lineKind says of such a line.
       const colon = pos + K_LEN[k]!;
       if (s.charCodeAt(colon + 1) === 0x20) sep = colon;
