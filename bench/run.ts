@@ -5,7 +5,7 @@
 //   3. reaction: event into the AMI socket -> address in the kernel set (unshare -n);
 //   4. guesses before ban: real Asterisk + svcrack, sipwarden vs fail2ban (the lab).
 // Options (env): BENCH_EVENTS (1000000), BENCH_BOTNET (100000), BENCH_MEMORY_SOURCES
-// (1000000), BENCH_BANS (1000), BENCH_RUNS (3: throughput runs per contender, the median is
+// (1000000), BENCH_BANS (1000), BENCH_RUNS (3: throughput rounds, each contender once a round; medians are
 // printed), BENCH_ONLY=throughput,memory,reaction,guesses.
 // Parts that need root (3, 4) say why they are skipped.
 import { spawnSync } from 'node:child_process';
@@ -14,7 +14,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { botnetWorkload, chunks } from './lib/workload.ts';
-import { runAsteriskManager, runFail2banRegex, runSipwarden } from './throughput/throughput.ts';
+import { runAsteriskManager, runFail2banRegex, runSipwarden, type SipwardenRun } from './throughput/throughput.ts';
 import { withRuntimeOptions } from '../src/ops/runtime.ts';
 
 const env = process.env;
@@ -25,6 +25,8 @@ const BANS = Number(env['BENCH_BANS'] ?? 1000);
 const RUNS = Math.max(1, Number(env['BENCH_RUNS'] ?? 3));
 /** The run of median time. */
 const median = <T extends { ms: number }>(runs: T[]): T => [...runs].sort((a, b) => a.ms - b.ms)[runs.length >> 1]!;
+/** The median of some numbers (the upper one of an even count, as median() takes). */
+const medianOf = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const only = new Set((env['BENCH_ONLY'] ?? 'throughput,memory,reaction,guesses').split(','));
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const rows: Array<[string, string, string, string]> = [];
@@ -52,38 +54,58 @@ if (only.has('throughput')) {
     const w = botnetWorkload({ events: EVENTS, botnet: BOTNET, phones: 200, legitShare: 0.1, rate: 10_000, active }, active !== 0);
     const cs = chunks(w.ami);
     runSipwarden(chunks(w.ami.subarray(0, Math.min(w.ami.length, 20 << 20)))); // warm-up (JIT), 20 MB
-    // The median of RUNS runs (each a fresh pipeline), the same for asterisk-manager below.
-    const s = median(Array.from({ length: RUNS }, () => runSipwarden(cs)));
-    const swRate = (s.security / s.ms) * 1000;
     const tag = active ? `waves of ${active}` : 'uniform random';
     row('throughput', `workload (${tag})`, `${k(w.events)} events (${k(w.failures)} failures), ${(w.ami.length / 1048576).toFixed(0)} MB AMI`);
-    row('throughput', `sipwarden bytes->decisions (${tag})`, `${k(swRate)} events/s (median of ${RUNS} runs, ${(s.ms / 1000).toFixed(2)} s; ${k(s.attempts)} attempts, ${k(s.decisions)} decisions)`, `>= 300,000/s: ${ok(swRate >= 300_000)}`);
-    row('throughput', `sipwarden framer alone (${tag})`, `${k((s.frames / s.framerOnlyMs) * 1000)} frames/s`);
-    if (active) {
-      const amRuns = [];
-      for (let i = 0; i < RUNS; i++) amRuns.push(await runAsteriskManager(cs));
-      const am = median(amRuns);
-      const amRate = (am.events / am.ms) * 1000;
-      row('throughput', 'asterisk-manager 0.2.0 parser alone', `${k(amRate)} events/s (median of ${RUNS} runs, ${(am.ms / 1000).toFixed(2)} s, ${k(am.events)} events)`);
-      row('throughput', 'ratio sipwarden (whole path) / asterisk-manager (parser)', `${(swRate / amRate).toFixed(2)}x`, `>= 3x: ${ok(swRate / amRate >= 3)}`);
-      row('throughput', 'ratio sipwarden framer / asterisk-manager parser', `${((s.frames / s.framerOnlyMs) * 1000 / amRate).toFixed(2)}x`);
-      const dir = mkdtempSync(join(tmpdir(), 'sw-bench-'));
-      try {
-        const logFile = join(dir, 'security.log');
-        writeFileSync(logFile, w.log!);
-        console.error(`throughput: fail2ban-regex on ${k(w.events)} security.log lines (takes a while)...`);
-        const f = runFail2banRegex(logFile);
-        if ('error' in f) row('throughput', 'fail2ban-regex', `failed: ${f.error}`);
-        else {
-          const fRate = (f.lines / f.ms) * 1000;
-          row('throughput', `fail2ban-regex (${f.version}, stock asterisk filter)`, `${k(fRate)} lines/s (${(f.ms / 1000).toFixed(1)} s, ${k(f.matched)} of ${k(f.lines)} matched; ${k(w.failures)} failures in the data)`);
-          row('throughput', 'ratio sipwarden / fail2ban-regex', `${(swRate / fRate).toFixed(1)}x`, `>= 10x: ${ok(swRate / fRate >= 10)}`);
-        }
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
+    // RUNS rounds (each run a fresh pipeline or process). With the peers, a round runs
+    // sipwarden, asterisk-manager and fail2ban-regex back to back, and each ratio is the
+    // median of the rounds' own ratios: this VM's speed drifts by tens of per cent over
+    // minutes, and runs minutes apart would compare the drift, not the code.
+    const logFile = active ? writeLog(w.log!) : undefined;
+    const sw: SipwardenRun[] = [];
+    const am: Array<{ ms: number; events: number }> = [];
+    const f2b: Array<{ ms: number; lines: number; matched: number; version: string }> = [];
+    let f2bError = '';
+    try {
+      for (let i = 0; i < RUNS; i++) {
+        sw.push(runSipwarden(cs));
+        if (!active) continue;
+        am.push(await runAsteriskManager(cs));
+        if (f2bError !== '') continue;
+        console.error(`throughput: round ${i + 1}/${RUNS}: fail2ban-regex on ${k(w.events)} security.log lines (takes a while)...`);
+        const f = runFail2banRegex(logFile!);
+        if ('error' in f) f2bError = f.error;
+        else f2b.push(f);
       }
+    } finally {
+      if (logFile !== undefined) rmSync(dirname(logFile), { recursive: true, force: true });
+    }
+    const swRates = sw.map((r) => (r.security / r.ms) * 1000);
+    const s = median(sw);
+    const swRate = medianOf(swRates);
+    row('throughput', `sipwarden bytes->decisions (${tag})`, `${k(swRate)} events/s (median of ${RUNS} runs: ${swRates.map(k).join(', ')}; ${k(s.attempts)} attempts, ${k(s.decisions)} decisions)`, `>= 300,000/s: ${ok(swRate >= 300_000)}`);
+    row('throughput', `sipwarden framer alone (${tag})`, `${k((s.frames / s.framerOnlyMs) * 1000)} frames/s`);
+    if (!active) continue;
+    const amRates = am.map((r) => (r.events / r.ms) * 1000);
+    const amRatios = amRates.map((r, i) => swRates[i]! / r);
+    row('throughput', 'asterisk-manager 0.2.0 parser alone', `${k(medianOf(amRates))} events/s (median of ${RUNS} runs: ${amRates.map(k).join(', ')}; ${k(am[0]!.events)} events)`);
+    row('throughput', 'ratio sipwarden (whole path) / asterisk-manager (parser)', `${medianOf(amRatios).toFixed(2)}x (median of the rounds: ${amRatios.map((r) => r.toFixed(2)).join(', ')})`, `>= 3x: ${ok(medianOf(amRatios) >= 3)}`);
+    row('throughput', 'ratio sipwarden framer / asterisk-manager parser', `${((s.frames / s.framerOnlyMs) * 1000 / medianOf(amRates)).toFixed(2)}x`);
+    if (f2bError !== '') row('throughput', 'fail2ban-regex', `failed: ${f2bError}`);
+    else {
+      const fRates = f2b.map((f) => (f.lines / f.ms) * 1000);
+      const fRatios = fRates.map((r, i) => swRates[i]! / r);
+      const f = f2b[0]!;
+      row('throughput', `fail2ban-regex (${f.version}, stock asterisk filter)`, `${k(medianOf(fRates))} lines/s (median of ${RUNS} runs: ${fRates.map(k).join(', ')}; ${k(f.matched)} of ${k(f.lines)} matched; ${k(w.failures)} failures in the data)`);
+      row('throughput', 'ratio sipwarden / fail2ban-regex', `${medianOf(fRatios).toFixed(1)}x (median of the rounds: ${fRatios.map((r) => r.toFixed(1)).join(', ')})`, `>= 10x: ${ok(medianOf(fRatios) >= 10)}`);
     }
   }
+}
+
+/** The security.log of the workload in a fresh temporary directory, for fail2ban-regex. */
+function writeLog(log: Buffer): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'sw-bench-')), 'security.log');
+  writeFileSync(file, log);
+  return file;
 }
 
 /** The memory child compiled with tsc into .bench-build/ (gitignored), or run with tsx if that fails. */
