@@ -55,8 +55,7 @@ function portOf(text: string): number {
  * hold a million frames. Shorter strings are copied by slice() already.
  */
 export function detach(s: string): string {
-  // join builds one flat string; (' ' + s).slice(1) left a slice of a flat copy, two objects.
-  return s.length < 13 ? s : s.length <= 16 ? detachAt(s, 0, s.length) : [s.charAt(0), s.slice(1)].join('');
+  return detachAt(s, 0, s.length);
 }
 
 /**
@@ -67,7 +66,11 @@ export function detach(s: string): string {
 export function detachAt(text: string, start: number, end: number): string {
   const n = end - start;
   if (n < 13) return text.slice(start, end);
-  if (n > 16) return detach(text.slice(start, end));
+  if (n > 16) {
+    // join builds one flat string; (' ' + s).slice(1) left a slice of a flat copy, two objects.
+    const s = text.slice(start, end);
+    return [s.charAt(0), s.slice(1)].join('');
+  }
   const t = text;
   const s = start;
   const a = t.charCodeAt(s), b = t.charCodeAt(s + 1), c = t.charCodeAt(s + 2), d = t.charCodeAt(s + 3), e = t.charCodeAt(s + 4), f = t.charCodeAt(s + 5);
