@@ -57,15 +57,12 @@ describe('lab: real Asterisk 22 in network namespaces', function () {
         { cwd: dir, env: { ...process.env, HOME: dir }, timeoutMs: 25_000 },
       );
       assert.notEqual(r.code, 124, `svcrack timed out:\n${r.stdout}\n${r.stderr}`);
-      let frames: Array<Record<string, string>> = [];
-      const stopAndParse = async () => (frames = parseAmiFrames(await rec.stop()));
-      // give AMI a moment to deliver the last events, then stop
-      await waitFor(() => false, 500);
-      await stopAndParse();
-      const failed = frames.filter(
-        (f) => f.Event === 'ChallengeResponseFailed' && f.RemoteAddress?.startsWith(`IPV4/UDP/${IP.h11}/`),
-      );
-      assert.ok(failed.length >= guesses.length, `expected >= ${guesses.length} ChallengeResponseFailed from ${IP.h11}, got ${failed.length}`);
+      const failedIn = (frames: Array<Record<string, string>>) =>
+        frames.filter((f) => f.Event === 'ChallengeResponseFailed' && f.RemoteAddress?.startsWith(`IPV4/UDP/${IP.h11}/`));
+      // AMI delivers the last events a little after svcrack exits: wait for them (bounded), then stop.
+      await waitFor(() => failedIn(parseAmiFrames(rec.peek())).length >= guesses.length, 5000);
+      const failed = failedIn(parseAmiFrames(await rec.stop()));
+      assert.ok(failed.length >= guesses.length, `expected >= ${guesses.length} ChallengeResponseFailed from ${IP.h11}, got ${failed.length}; svcrack said:\n${r.stdout.slice(-1500)}\n${r.stderr.slice(-500)}`);
       assert.ok(failed.every((f) => f.Service === 'PJSIP'));
       const distinct = new Set(failed.map((f) => `${f.SessionID}|${f.Response}`));
       assert.equal(distinct.size, guesses.length, 'one distinct (SessionID, Response) per guess');

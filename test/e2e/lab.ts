@@ -270,6 +270,8 @@ export interface AmiRecorder {
   ready: Promise<void>;
   /** stop recording; resolves with every byte received (greeting, login response, events) */
   stop(): Promise<string>;
+  /** the bytes recorded so far, while recording goes on */
+  peek(): string;
 }
 
 /**
@@ -297,6 +299,13 @@ export function amiRecorder(opts: { events?: string; timeoutMs?: number; actions
   ready.catch(() => undefined);
   return {
     ready,
+    peek() {
+      try {
+        return readFileSync(out, 'latin1');
+      } catch {
+        return '';
+      }
+    },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
