@@ -285,7 +285,7 @@ function readSecurityHeaders(headers: ReadonlyArray<readonly [string, string]>, 
 /** The AccountID of a frame text, clipped and detached, as the header path keeps it. */
 function accountAt(text: string, sp: Int32Array, at: number): string {
   const s = sp[at + ACCOUNT]!;
-  return s < 0 ? '' : detachAt(text, s, s + Math.min(sp[at + ACCOUNT + 1]! - s, MAX_FIELD));
+  return s < 0 ? '' : detachAt(text, s, s + capped(sp, at, ACCOUNT));
 }
 
 /** Length of span `f` as its value is kept (cut to MAX_FIELD, as clip() does); 0 when absent. */
