@@ -91,48 +91,51 @@ const KNOWN: ReadonlyArray<readonly [string, number]> = [
 const K_LEN = new Int32Array(KNOWN.length);
 const K_SPAN = new Int32Array(KNOWN.length);
 const K_WORDS = new Int32Array(KNOWN.length);
-// Little-endian 32-bit words of each name (4 per key), the last one masked to the name's length.
-const K_WORD = new Uint32Array(KNOWN.length * 4);
-const K_MASK = new Uint32Array(KNOWN.length * 4);
+// Little-endian 32-bit words of each `name: ` (5 per key), the last one masked to its length:
+// a line matches with its separator, so a match needs no look at the colon and space.
+const K_STRIDE = 5;
+const K_WORD = new Uint32Array(KNOWN.length * K_STRIDE);
+const K_MASK = new Uint32Array(KNOWN.length * K_STRIDE);
 // The keys by their first word: a 64-cell hash table with chains (K_NEXT), -1 ends a chain.
 const HASH_BITS = 6;
 const K_HEAD = new Int32Array(1 << HASH_BITS).fill(-1);
 const K_NEXT = new Int32Array(KNOWN.length).fill(-1);
 const hashWord = (w: number): number => Math.imul(w, 0x9e3779b1) >>> (32 - HASH_BITS);
 KNOWN.forEach(([name, span], k) => {
+  const pattern = `${name}: `;
   K_LEN[k] = name.length;
   K_SPAN[k] = span;
-  K_WORDS[k] = Math.ceil(name.length / 4);
-  for (let i = 0; i < name.length; i++) {
-    K_WORD[k * 4 + (i >> 2)]! |= name.charCodeAt(i) << (8 * (i & 3));
-    K_MASK[k * 4 + (i >> 2)]! |= 0xff << (8 * (i & 3));
+  K_WORDS[k] = Math.ceil(pattern.length / 4);
+  for (let i = 0; i < pattern.length; i++) {
+    K_WORD[k * K_STRIDE + (i >> 2)]! |= pattern.charCodeAt(i) << (8 * (i & 3));
+    K_MASK[k * K_STRIDE + (i >> 2)]! |= 0xff << (8 * (i & 3));
   }
-  const h = hashWord(K_WORD[k * 4]!);
+  const h = hashWord(K_WORD[k * K_STRIDE]!);
   K_NEXT[k] = K_HEAD[h]!;
   K_HEAD[h] = k;
 });
-/** Bytes a match may read from a line's start: the longest name, its colon, and the rest of its last word. */
-const MATCH_BYTES = 4 * Math.max(...KNOWN.map(([n]) => Math.ceil((n.length + 1) / 4)));
+/** Bytes a match may read from a line's start: the words of the longest `name: `. */
+export const MATCH_BYTES = 4 * Math.max(...KNOWN.map(([n]) => Math.ceil((n.length + 2) / 4)));
 
 /**
- * The KNOWN key that the line at byte `at` of `b` starts with, followed by its
- * `:`, or -1. Near the end of the chunk, -1: the generic path takes the line.
+ * The KNOWN key that the line at byte `at` of `b` starts with, followed by
+ * `: `, or -1. `at` must be at most `limit` (the chunk's length less
+ * MATCH_BYTES): near the end of the chunk the generic path takes the line.
  * `guess` is tried first: KNOWN is in the order Asterisk writes its security
  * events, so the key after the last one matched is nearly always the next line's.
  */
-function knownAt(b: DataView, at: number, guess: number): number {
-  if (at + MATCH_BYTES > b.byteLength) return -1;
+function knownAt(b: DataView, at: number, limit: number, guess: number): number {
+  if (at > limit) return -1;
   const w0 = b.getUint32(at, true);
   if (guess < KNOWN.length && isKeyAt(b, at, w0, guess)) return guess;
   for (let k = K_HEAD[hashWord(w0)]!; k >= 0; k = K_NEXT[k]!) if (k !== guess && isKeyAt(b, at, w0, k)) return k;
   return -1;
 }
 
-/** The line at `at` (first word `w0`) starts with KNOWN key `k` and its `:`. */
+/** The line at `at` (first word `w0`) starts with KNOWN key `k` and its `: `. */
 function isKeyAt(b: DataView, at: number, w0: number, k: number): boolean {
-  const i = k * 4;
+  const i = k * K_STRIDE;
   if ((w0 & K_MASK[i]!) >>> 0 !== K_WORD[i]) return false;
-  if (b.getUint8(at + K_LEN[k]!) !== 0x3a) return false;
   const words = K_WORDS[k]!;
   let w = 1;
   while (w < words && (b.getUint32(at + 4 * w, true) & K_MASK[i + w]!) >>> 0 === K_WORD[i + w]) w++;
@@ -162,6 +165,7 @@ export function walkFrame(s: string, start: number, spans: Int32Array, base: num
   let pos = start;
   let end = -1;
   let guess = 0;
+  const limit = bytes === null ? -1 : bytes.byteLength - MATCH_BYTES;
   while (pos < len) {
     // lineEnd, inlined: this loop runs for every header line of every frame.
     let eol = s.indexOf('\n', pos);
@@ -188,15 +192,12 @@ export function walkFrame(s: string, start: number, spans: Int32Array, base: num
     }
     let sep = BAD;
     let f = OTHER;
-    const k = bytes === null ? -1 : knownAt(bytes, off + pos, guess);
+    const k = bytes === null ? -1 : knownAt(bytes, off + pos, limit, guess);
     if (k >= 0) {
+      // `Key: `: the key has no colon, so this is the line's first `: `, as lineKind would find.
       guess = k + 1;
-      // `Key: ` or `Key:` at the end of the line: what lineKind says of such a line.
-      const colon = pos + K_LEN[k]!;
-      if (s.charCodeAt(colon + 1) === 0x20) sep = colon;
-      else if (eol === colon + 1) sep = EMPTY_VALUE;
-      else sep = lineKind(s, pos, eol);
-      f = sep === colon || sep === EMPTY_VALUE ? K_SPAN[k]! : sep >= 0 ? fieldOf(s, pos, sep) : OTHER;
+      sep = pos + K_LEN[k]!;
+      f = K_SPAN[k]!;
     } else {
       sep = lineKind(s, pos, eol);
       if (sep !== BAD) f = fieldOf(s, pos, sep >= 0 ? sep : eol - 1);
