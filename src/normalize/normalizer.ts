@@ -122,9 +122,9 @@ export class Normalizer {
     f.service = ss < 0 ? '' : (constantAt(SERVICE_NAMES, text, ss, sp[at + SERVICE + 1]!, b, bo) ?? clip(spanText(text, sp, at, SERVICE)));
     f.account = accountAt(text, sp, at);
     f.sessionId = clip(spanText(text, sp, at, SESSION));
-    // The common IPv4 form is parsed in place; anything else from its text.
+    // The common IPv4 form is parsed in place from the chunk's bytes; anything else from its text.
     const rs = sp[at + REMOTE]!;
-    const remoteEp = rs < 0 ? undefined : parseIpv4AddressAt(text, rs, sp[at + REMOTE + 1]!);
+    const remoteEp = rs < 0 || b === null ? undefined : parseIpv4AddressAt(b, bo + rs, bo + sp[at + REMOTE + 1]!, text, bo);
     f.remote = remoteEp === undefined ? spanText(text, sp, at, REMOTE) : '';
     const vs = sp[at + SEVERITY]!;
     f.severity = vs < 0 ? '' : (constantAt(SEVERITIES, text, vs, sp[at + SEVERITY + 1]!, b, bo) ?? spanText(text, sp, at, SEVERITY));
