@@ -1,6 +1,6 @@
 import { SECURITY_EVENT_TYPES, FAILURE_TYPES } from '../domain/types.ts';
 import type { AmiFrame, CallEvent, CallEventType, DomainEvent, Endpoint, SecurityEvent, SecurityEventType } from '../domain/types.ts';
-import { MAX_ADDRESS, parseAmiAddress, parseIpv4AddressAt, detach, detachAt } from './remote-address.ts';
+import { MAX_ADDRESS, parseAmiAddress, parseIpv4AddressAt, detach, detachAt, detachBytes } from './remote-address.ts';
 import { TextFrame } from '../sources/ami/framer.ts';
 import { Words, sameBytes, sameChars } from '../sources/ami/bytes-at.ts';
 import { SPAN_WIDTH, EVENT, TV, SERVICE, ACCOUNT, SESSION, REMOTE, LOCAL, SEVERITY, RESPONSE } from '../sources/ami/header-index.ts';
@@ -120,7 +120,7 @@ export class Normalizer {
     f.tv = f.tvTime === f.tvTime ? '' : spanText(text, sp, at, TV);
     const ss = sp[at + SERVICE]!;
     f.service = ss < 0 ? '' : (constantAt(SERVICE_NAMES, text, ss, sp[at + SERVICE + 1]!, b, bo) ?? clip(spanText(text, sp, at, SERVICE)));
-    f.account = accountAt(text, sp, at);
+    f.account = accountAt(text, sp, at, b, bo);
     f.sessionId = clip(spanText(text, sp, at, SESSION));
     // The common IPv4 form is parsed in place from the chunk's bytes; anything else from its text.
     const rs = sp[at + REMOTE]!;
@@ -282,10 +282,12 @@ function readSecurityHeaders(headers: ReadonlyArray<readonly [string, string]>, 
   for (const [k, v] of headers) setField(f, k, v);
 }
 
-/** The AccountID of a frame text, clipped and detached, as the header path keeps it. */
-function accountAt(text: string, sp: Int32Array, at: number): string {
+/** The AccountID of a frame text, clipped and detached, as the header path keeps it (from the chunk's bytes when at hand). */
+function accountAt(text: string, sp: Int32Array, at: number, b: DataView | null, bo: number): string {
   const s = sp[at + ACCOUNT]!;
-  return s < 0 ? '' : detachAt(text, s, s + capped(sp, at, ACCOUNT));
+  if (s < 0) return '';
+  const e = s + capped(sp, at, ACCOUNT);
+  return b !== null ? detachBytes(b, bo + s, bo + e, text, bo) : detachAt(text, s, e);
 }
 
 /** Length of span `f` as its value is kept (cut to MAX_FIELD, as clip() does); 0 when absent. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { detach, detachAt, parseAmiAddress } from '../../../src/normalize/remote-address.ts';
+import { detach, detachAt, detachBytes, parseAmiAddress } from '../../../src/normalize/remote-address.ts';
 import { parseEventTV } from '../../../src/normalize/event-time.ts';
 import { Normalizer, type NormalizeIssue } from '../../../src/normalize/normalizer.ts';
 import { fixtureEvents, fixtureFrames } from '../../helpers/fixtures.ts';
@@ -27,7 +27,7 @@ describe('parseAmiAddress', () => {
   });
 });
 
-describe('detach / detachAt', () => {
+describe('detach / detachAt / detachBytes', () => {
   it('copy exactly the characters of the span, at every length (the fromCharCode cases 13-16 included)', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 60 }), fc.nat(60), fc.nat(60), (text, x, y) => {
@@ -41,6 +41,20 @@ describe('detach / detachAt', () => {
     );
     const t = 'RemoteAddress: IPV4/UDP/198.18.144.182/5060';
     for (let n = 0; n <= 24; n++) assert.equal(detachAt(t, 9, 9 + n), t.slice(9, 9 + n), `length ${n}`);
+  });
+
+  it('detachBytes copies the same span from the ASCII chunk the text was read from, at every length', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), maxLength: 60 }), fc.nat(60), fc.nat(60), fc.nat(8), (text, x, y, delta) => {
+        const start = Math.min(x, y, text.length);
+        const end = Math.min(Math.max(x, y), text.length);
+        // The text sits `delta` bytes into its chunk.
+        const chunk = Buffer.from('#'.repeat(delta) + text, 'latin1');
+        const b = new DataView(chunk.buffer, chunk.byteOffset, chunk.length);
+        assert.equal(detachBytes(b, start + delta, end + delta, text, delta), text.slice(start, end));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 
