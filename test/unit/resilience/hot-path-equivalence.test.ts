@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import fc from 'fast-check';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseEventTV } from '../../../src/normalize/event-time.ts';
+import { parseEventTV, parseEventTVAt } from '../../../src/normalize/event-time.ts';
 import { isoTime } from '../../../src/domain/iso-time.ts';
 import { Normalizer } from '../../../src/normalize/normalizer.ts';
 import { AmiFramer, TextFrame, parseHeaderLines, lineKind, EMPTY_VALUE, type FramerError } from '../../../src/sources/ami/framer.ts';
@@ -64,10 +64,24 @@ describe('resilience: hot-path fast paths give the original results', () => {
   it('parseEventTV = the regex version (real forms, mutated forms, noise)', () => {
     for (const t of ['2026-11-22T11:17:53.844+0000', '2026-11-23T16:18:24.526+0000', '2026-11-23T16:18:24.526-0130', '2026-11-23T16:18:24+0000', '2026-11-23T16:18:24.5+00:00', '2026-13-45T25:61:61.999+9999', '0001-01-01T00:00:00.000+0000', 'x026-11-23T16:18:24.526+0000']) {
       assert.ok(Object.is(parseEventTV(t), refEventTV(t)), t);
+      if (t.length !== 28) continue;
+      // The in-place readers take every 28-char form themselves (NaN only where the regex says NaN).
+      const chunk = Buffer.from(`#x${t}y`, 'latin1');
+      assert.ok(Object.is(parseEventTVAt(`x${t}y`, 1, 29), refEventTV(t)), t);
+      assert.ok(Object.is(parseEventTVAt(`x${t}y`, 1, 29, new DataView(chunk.buffer, chunk.byteOffset, chunk.length), 1), refEventTV(t)), t);
     }
     fc.assert(
       fc.property(fc.oneof(tvLike, fc.string({ minLength: 28, maxLength: 28 }), tvLike.chain((t) => fc.tuple(fc.nat(t.length), fc.string({ minLength: 1, maxLength: 1 })).map(([i, c]) => t.slice(0, i) + c + t.slice(i + 1)))), (t) => {
         assert.ok(Object.is(parseEventTV(t), refEventTV(t)), t);
+        // Read in place, from the text and from the bytes of an ASCII chunk holding it 2 bytes in.
+        if (t.length !== 28) return;
+        const text = `x${t}y`;
+        const inText = parseEventTVAt(text, 1, 29);
+        if (inText === inText) assert.ok(Object.is(inText, refEventTV(t)), t);
+        if (!/^[\x00-\x7f]*$/.test(t)) return;
+        const chunk = Buffer.from(`#${text}`, 'latin1');
+        const inBytes = parseEventTVAt(text, 1, 29, new DataView(chunk.buffer, chunk.byteOffset, chunk.length), 1);
+        if (inBytes === inBytes) assert.ok(Object.is(inBytes, refEventTV(t)), t);
       }),
       { numRuns: 20_000, seed: 11 },
     );
