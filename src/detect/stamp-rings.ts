@@ -4,6 +4,7 @@ import { grown } from './grown.ts';
 const FIRST_CLASS_BITS = 3;
 const CLASS_BITS = 5;
 const CLASS_MASK = (1 << CLASS_BITS) - 1;
+// Ring sizes are powers of two: a position wraps with a mask, not a division.
 
 /**
  * The latest stamps (event times) of every slot of one threshold rule, oldest
@@ -84,14 +85,14 @@ export class StampRings {
     if (n > 0 || now > horizon) {
       if (n >= keep) {
         const drop = n - keep + 1;
-        h = (h + drop) % cap;
+        h = (h + drop) & (cap - 1);
         n -= drop;
       } else if (n === cap) {
         // Full: the ring moves, in order, to a block twice the size.
         const to = this.take(cls + 1);
         const toSlab = this.slabs[cls + 1]!;
         const toBase = baseOf(to);
-        for (let i = 0; i < n; i++) toSlab[toBase + i] = slab[base + ((h + i) % cap)]!;
+        for (let i = 0; i < n; i++) toSlab[toBase + i] = slab[base + ((h + i) & (cap - 1))]!;
         this.give(ref);
         ref = to;
         cls++;
@@ -101,7 +102,7 @@ export class StampRings {
         h = 0;
         this.ref[slot] = ref;
       }
-      slab[base + ((h + n) % cap)] = now;
+      slab[base + ((h + n) & (cap - 1))] = now;
       n++;
     }
     if (n <= 1) {
@@ -124,7 +125,7 @@ export class StampRings {
     const base = baseOf(ref);
     const h = this.head[slot]!;
     const out: number[] = [];
-    for (let i = 0; i < n; i++) out.push(slab[base + ((h + i) % cap)]!);
+    for (let i = 0; i < n; i++) out.push(slab[base + ((h + i) & (cap - 1))]!);
     return out;
   }
 
