@@ -29,15 +29,16 @@ function kindPart(type: SecurityEventType): string {
 }
 
 /**
- * attemptKey for a frame read from an ASCII chunk: SessionID, AccountID and
- * Response hashed straight from the chunk's bytes (at, length; already cut to
- * the field cap), four at a time. Gives what attemptKey gives on the same text.
+ * attemptKey for a frame read from an ASCII chunk: the source address, SessionID,
+ * AccountID and Response hashed straight from the chunk's bytes (at, length; already
+ * cut to the field cap), four at a time. Gives what attemptKey gives on the same text.
  */
 export function attemptKeyAt(
   type: SecurityEventType,
   service: string,
-  ip: string,
   b: DataView,
+  ipAt: number,
+  ipLen: number,
   sessionAt: number,
   sessionLen: number,
   accountAt: number,
@@ -49,7 +50,7 @@ export function attemptKeyAt(
   H1 = SEED1;
   H2 = SEED2;
   mix(kindPart(type));
-  mix(ip);
+  mixBytes(b, ipAt, ipLen);
   mixBytes(b, sessionAt, sessionLen);
   if (type === 'ChallengeResponseFailed') mixBytes(b, responseAt, responseLen);
   else mixBytes(b, accountAt, accountLen);

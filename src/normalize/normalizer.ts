@@ -144,7 +144,9 @@ export class Normalizer {
       const s0 = sp[at + SESSION]!;
       const a0 = sp[at + ACCOUNT]!;
       const r0 = sp[at + RESPONSE]!;
-      f.key = attemptKeyAt(type, f.service, remoteEp.ip, b, bo + s0, capped(sp, at, SESSION), bo + a0, capped(sp, at, ACCOUNT), bo + r0, capped(sp, at, RESPONSE));
+      // The address is the text after `IPV4/<transport>/` in RemoteAddress.
+      const ipAt = bo + rs + 6 + remoteEp.transport.length;
+      f.key = attemptKeyAt(type, f.service, b, ipAt, remoteEp.ip.length, bo + s0, capped(sp, at, SESSION), bo + a0, capped(sp, at, ACCOUNT), bo + r0, capped(sp, at, RESPONSE));
     }
     return this.security(type, f, localEp, text, remoteEp);
   }

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { detach, detachAt, detachBytes, parseAmiAddress } from '../../../src/normalize/remote-address.ts';
 import { parseEventTV } from '../../../src/normalize/event-time.ts';
 import { Normalizer, type NormalizeIssue } from '../../../src/normalize/normalizer.ts';
+import { AmiFramer } from '../../../src/sources/ami/framer.ts';
 import { fixtureEvents, fixtureFrames } from '../../helpers/fixtures.ts';
 import type { AmiFrame, SecurityEvent } from '../../../src/domain/types.ts';
 
@@ -30,7 +31,7 @@ describe('parseAmiAddress', () => {
 describe('detach / detachAt / detachBytes', () => {
   it('copy exactly the characters of the span, at every length (the fromCharCode cases 13-16 included)', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'binary', maxLength: 60 }), fc.nat(60), fc.nat(60), (text, x, y) => {
+      fc.property(fc.string({ unit: 'binary', maxLength: 60, size: 'max' }), fc.nat(60), fc.nat(60), (text, x, y) => {
         const start = Math.min(x, y, text.length);
         const end = Math.min(Math.max(x, y), text.length);
         const want = text.slice(start, end);
@@ -96,6 +97,16 @@ describe('Normalizer', () => {
     const c = n.normalize(crf('c1', 'bbb')) as SecurityEvent;
     assert.deepEqual([a.attempt, b.attempt, c.attempt], [true, false, true]);
     assert.equal(n.counters.retransmits, 1);
+  });
+  it('read from the bytes of a chunk, the same SessionID and Response from another source is another attempt', () => {
+    // The attempt key hashes the source address from the chunk: every character of it.
+    const line = (ip: string, port: number) =>
+      `Event: ChallengeResponseFailed\r\nPrivilege: security,all\r\nEventTV: 2026-11-22T11:17:57.316+0000\r\nSeverity: Error\r\nService: PJSIP\r\nEventVersion: 1\r\nAccountID: 1001\r\nSessionID: same-call\r\nLocalAddress: IPV4/UDP/198.18.0.1/5060\r\nRemoteAddress: IPV4/${ip}/${port}\r\nChallenge: n\r\nResponse: r\r\nExpectedResponse: \r\n\r\n`;
+    const sources: Array<[string, number]> = [['UDP/198.18.0.11', 5060], ['UDP/198.18.0.12', 5060], ['UDP/198.18.0.12', 5061], ['TCP/198.18.0.12', 5060], ['UDP/198.18.0.12', 5060], ['UDP/198.18.10.2', 5060], ['UDP/198.18.10.3', 5060]];
+    const frames = new AmiFramer({ expectGreeting: false }).push(Buffer.from(sources.map(([ip, port]) => line(ip, port)).join(''), 'latin1'));
+    const n = new Normalizer();
+    // Port and transport are not part of an attempt: a source retrying over another is a retransmit.
+    assert.deepEqual(frames.map((f) => (n.normalize(f) as SecurityEvent).attempt), [true, true, false, false, false, true, true]);
   });
   it('gives an event without EventTV the time of the latest one seen', () => {
     const n = new Normalizer();
