@@ -73,13 +73,9 @@ export function detachAt(text: string, start: number, end: number): string {
   }
   const t = text;
   const s = start;
-  const a = t.charCodeAt(s), b = t.charCodeAt(s + 1), c = t.charCodeAt(s + 2), d = t.charCodeAt(s + 3), e = t.charCodeAt(s + 4), f = t.charCodeAt(s + 5);
-  const g = t.charCodeAt(s + 6), h = t.charCodeAt(s + 7), i = t.charCodeAt(s + 8), j = t.charCodeAt(s + 9), k = t.charCodeAt(s + 10), l = t.charCodeAt(s + 11);
-  const m = t.charCodeAt(s + 12);
-  if (n === 13) return String.fromCharCode(a, b, c, d, e, f, g, h, i, j, k, l, m);
-  if (n === 14) return String.fromCharCode(a, b, c, d, e, f, g, h, i, j, k, l, m, t.charCodeAt(s + 13));
-  if (n === 15) return String.fromCharCode(a, b, c, d, e, f, g, h, i, j, k, l, m, t.charCodeAt(s + 13), t.charCodeAt(s + 14));
-  return String.fromCharCode(a, b, c, d, e, f, g, h, i, j, k, l, m, t.charCodeAt(s + 13), t.charCodeAt(s + 14), t.charCodeAt(s + 15));
+  // Past the end of the text charCodeAt gives NaN, which flat() leaves unused.
+  return flat(n, t.charCodeAt(s), t.charCodeAt(s + 1), t.charCodeAt(s + 2), t.charCodeAt(s + 3), t.charCodeAt(s + 4), t.charCodeAt(s + 5), t.charCodeAt(s + 6), t.charCodeAt(s + 7),
+    t.charCodeAt(s + 8), t.charCodeAt(s + 9), t.charCodeAt(s + 10), t.charCodeAt(s + 11), t.charCodeAt(s + 12), t.charCodeAt(s + 13), t.charCodeAt(s + 14), t.charCodeAt(s + 15));
 }
 
 /**
@@ -89,15 +85,19 @@ export function detachAt(text: string, start: number, end: number): string {
  */
 export function detachBytes(b: DataView, start: number, end: number, text: string, delta: number): string {
   const n = end - start;
-  if (n < 13 || n > 16 || end > b.byteLength) return detachAt(text, start - delta, end - delta);
+  // 16 bytes are read whatever n is: near the end of the chunk, from the text.
+  if (n < 13 || n > 16 || start + 16 > b.byteLength) return detachAt(text, start - delta, end - delta);
   const s = start;
-  const a = b.getUint8(s), c1 = b.getUint8(s + 1), c = b.getUint8(s + 2), d = b.getUint8(s + 3), e = b.getUint8(s + 4), f = b.getUint8(s + 5);
-  const g = b.getUint8(s + 6), h = b.getUint8(s + 7), i = b.getUint8(s + 8), j = b.getUint8(s + 9), k = b.getUint8(s + 10), l = b.getUint8(s + 11);
-  const m = b.getUint8(s + 12);
-  if (n === 13) return String.fromCharCode(a, c1, c, d, e, f, g, h, i, j, k, l, m);
-  if (n === 14) return String.fromCharCode(a, c1, c, d, e, f, g, h, i, j, k, l, m, b.getUint8(s + 13));
-  if (n === 15) return String.fromCharCode(a, c1, c, d, e, f, g, h, i, j, k, l, m, b.getUint8(s + 13), b.getUint8(s + 14));
-  return String.fromCharCode(a, c1, c, d, e, f, g, h, i, j, k, l, m, b.getUint8(s + 13), b.getUint8(s + 14), b.getUint8(s + 15));
+  return flat(n, b.getUint8(s), b.getUint8(s + 1), b.getUint8(s + 2), b.getUint8(s + 3), b.getUint8(s + 4), b.getUint8(s + 5), b.getUint8(s + 6), b.getUint8(s + 7),
+    b.getUint8(s + 8), b.getUint8(s + 9), b.getUint8(s + 10), b.getUint8(s + 11), b.getUint8(s + 12), b.getUint8(s + 13), b.getUint8(s + 14), b.getUint8(s + 15));
+}
+
+/** The flat string of the first n (13 to 16) of these char codes, by one fromCharCode call. */
+function flat(n: number, a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number, i: number, j: number, k: number, l: number, m: number, x: number, y: number, z: number): string {
+  if (n === 13) return String.fromCharCode(a, b, c, d, e, f, g, h, i, j, k, l, m);
+  if (n === 14) return String.fromCharCode(a, b, c, d, e, f, g, h, i, j, k, l, m, x);
+  if (n === 15) return String.fromCharCode(a, b, c, d, e, f, g, h, i, j, k, l, m, x, y);
+  return String.fromCharCode(a, b, c, d, e, f, g, h, i, j, k, l, m, x, y, z);
 }
 
 const TRANSPORT_AT: readonly Transport[] = ['UDP', 'TCP', 'TLS', 'WSS', 'WS'];
