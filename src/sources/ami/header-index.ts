@@ -115,7 +115,7 @@ KNOWN.forEach(([name, span], k) => {
   K_HEAD[h] = k;
 });
 /** Bytes a match may read from a line's start: the words of the longest `name: `. */
-export const MATCH_BYTES = 4 * Math.max(...KNOWN.map(([n]) => Math.ceil((n.length + 2) / 4)));
+const MATCH_BYTES = 4 * Math.max(...KNOWN.map(([n]) => Math.ceil((n.length + 2) / 4)));
 
 /**
  * The KNOWN key that the line at byte `at` of `b` starts with, followed by
