@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Words, sameBytes } from '../../../src/sources/ami/bytes-at.ts';
+import { latin1View } from '../../helpers/bytes.ts';
 
 describe('bytes-at', () => {
   it('sameBytes = string equality, at any offset, up to the last byte of the chunk', () => {
@@ -9,8 +10,7 @@ describe('bytes-at', () => {
       fc.property(ascii, ascii, fc.nat({ max: 40 }), fc.boolean(), (value, other, pad, atEnd) => {
         const text = (atEnd ? 'p'.repeat(pad) + value : value + 'q'.repeat(pad)).slice(0);
         const at = atEnd ? pad : 0;
-        const b = Buffer.from(text, 'latin1');
-        const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+        const view = latin1View(text);
         for (const k of [value, other, value.slice(0, -1) + '\x7f', value + 'z']) {
           const w = Words.of(k);
           assert.equal(sameBytes(view, at, value.length, w), value.length > 0 && value === k, JSON.stringify([value, k]));

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { AttemptDeduper, attemptKey, attemptKeyAt } from '../../../src/normalize/attempt-key.ts';
+import { latin1View } from '../../helpers/bytes.ts';
 
 /** The deduper as a plain Map (no cap): the reference. */
 function reference(ttl: number) {
@@ -55,8 +56,7 @@ describe('attemptKeyAt', () => {
     fc.assert(
       fc.property(type, fc.constantFrom('PJSIP', 'AMI'), fc.constantFrom('198.18.0.1', '198.18.144.182', 'fd00::1'), ascii, ascii, ascii, fc.nat({ max: 5 }), (t, service, ip, session, account, response, gap) => {
         const text = 'x'.repeat(gap) + ip + '|' + session + '|' + account + '|' + response;
-        const b = Buffer.from(text, 'latin1');
-        const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+        const view = latin1View(text);
         const s0 = gap + ip.length + 1;
         const a0 = s0 + session.length + 1;
         const r0 = a0 + account.length + 1;

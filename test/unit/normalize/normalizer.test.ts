@@ -6,6 +6,7 @@ import { Normalizer, type NormalizeIssue } from '../../../src/normalize/normaliz
 import { AmiFramer } from '../../../src/sources/ami/framer.ts';
 import { fixtureEvents, fixtureFrames } from '../../helpers/fixtures.ts';
 import type { AmiFrame, SecurityEvent } from '../../../src/domain/types.ts';
+import { latin1View } from '../../helpers/bytes.ts';
 
 const frame = (pairs: Record<string, string>): AmiFrame => ({ headers: Object.entries(pairs) });
 const crf = (session: string, response: string, tv = '2026-11-22T11:17:53.844+0000', ip = '198.18.0.11') =>
@@ -48,8 +49,7 @@ describe('detach / detachAt / detachBytes', () => {
     fc.assert(
       fc.property(fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), maxLength: 40, size: 'max' }), fc.nat(8), (text, delta) => {
         // The text sits `delta` bytes into its chunk; every span of it is copied.
-        const chunk = Buffer.from('#'.repeat(delta) + text, 'latin1');
-        const b = new DataView(chunk.buffer, chunk.byteOffset, chunk.length);
+        const b = latin1View('#'.repeat(delta) + text);
         for (let start = 0; start <= text.length; start++) {
           for (let end = start; end <= text.length; end++) assert.equal(detachBytes(b, start + delta, end + delta, text, delta), text.slice(start, end));
         }
