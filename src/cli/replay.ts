@@ -30,7 +30,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   if (json) out(safeJson(summary));
   else
     out(
-      `\n${summary.files.length} file(s): ${summary.frames} frames, ${summary.securityEvents} security events, ${summary.attempts} attempts (${summary.retransmits} retransmits folded), ${summary.callEvents} call events, ${summary.malformed + summary.framerErrors} malformed skipped; ${summary.alerts} alerts -> ${summary.decisions} decisions ${JSON.stringify(summary.byAction)}`,
+      `\n${summary.files.length} file(s): ${summary.frames} frames, ${summary.securityEvents} security events, ${summary.attempts} attempts (${summary.retransmits} retransmits folded), ${summary.callEvents} call events, ${summary.malformed + summary.framerErrors} malformed skipped; ${summary.alerts} alerts -> ${summary.decisions} decisions ${JSON.stringify(summary.byAction)}${summary.fromBanned > 0 ? `; ${summary.fromBanned} events from sources already banned` : ''}`,
     );
   return 0;
 }

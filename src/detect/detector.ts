@@ -8,6 +8,7 @@ import { RuleColumns, columnsOf } from './rule-columns.ts';
 import { countThreshold } from './kinds/threshold.ts';
 import { countDistinct } from './kinds/distinct.ts';
 import { isoTime } from '../domain/iso-time.ts';
+import { BannedKeys, type Bans } from './banned-keys.ts';
 
 export type Detector = (events$: Observable<SecurityEvent>) => Observable<Alert>;
 
@@ -62,6 +63,9 @@ class RuleRunner {
   private readonly kind: Kind;
   private readonly trackIps: boolean;
   private readonly windowMs: number;
+  /** Bans its key (a source or a network): passes over keys banned already (see BannedKeys). */
+  readonly bansKey: boolean;
+  readonly allPorts: boolean;
 
   constructor(
     readonly rule: DetectionRule,
@@ -72,6 +76,8 @@ class RuleRunner {
     this.matches = matcher(rule);
     this.trackIps = rule.groupBy !== 'ip';
     this.windowMs = rule.windowMs;
+    this.bansKey = rule.action === 'ban-ip' && (rule.groupBy === 'ip' || rule.groupBy === 'subnet');
+    this.allPorts = rule.allPorts === true;
   }
 
   /** An event the rule matches, for the key in `slot`; returns the alert when it fires. */
@@ -127,6 +133,8 @@ class Group {
   key = '';
   slot = -1;
   error: unknown = undefined;
+  /** Keys with a ban in force, when the engine is told of bans and a rule here bans its key. */
+  banned: BannedKeys | undefined = undefined;
 
   constructor(
     readonly table: KeyTable,
@@ -167,8 +175,10 @@ class Group {
 
   sweep(now: number): void {
     const runners = this.runners;
+    const banned = this.banned;
     this.table.sweep((slot) => {
-      let live = false;
+      // A banned key stays while its ban lasts: forgotten, its next event would be counted again.
+      let live = banned !== undefined && banned.covers(slot, now, false);
       for (let i = 0; i < runners.length; i++) if (runners[i]!.keep(slot, now)) live = true;
       return !live;
     });
@@ -181,6 +191,8 @@ export interface EngineOptions extends Omit<DetectorOptions, 'table'> {
   readonly tableFor?: (rule: DetectionRule) => KeyTable;
   /** A rule's columns in its table, kept across reloads. */
   readonly columnsFor?: (rule: DetectionRule, table: KeyTable) => RuleColumns;
+  /** The policy's bans: rules that ban their key skip keys banned already. */
+  readonly bans?: Bans;
 }
 
 /**
@@ -208,7 +220,11 @@ export function createRuleEngine(rules: readonly DetectionRule[], opts: EngineOp
         group.runners.push(runner);
         group.sweepMs = Math.min(group.sweepMs, opts.sweepMs ?? Math.max(1000, Math.min(r.windowMs, 30_000)));
         runners.push(runner);
+        if (runner.bansKey && opts.bans !== undefined && group.banned === undefined) table.attach((group.banned = new BannedKeys()));
       }
+      const bans = opts.bans;
+      const banGroups = [...groups.values()].filter((g) => g.banned !== undefined);
+      let revision = bans?.revision;
       // type -> the rules that can match it for its service, in config order (attempt flags do
       // not matter to matchers): one lookup per event, the service nearly always the last one seen.
       const routes = new Map<string, Route>();
@@ -236,6 +252,13 @@ export function createRuleEngine(rules: readonly DetectionRule[], opts: EngineOp
             return;
           }
           seq++;
+          if (bans !== undefined && bans.revision !== revision) {
+            // A ban may have ended early: ask again after the next alert.
+            revision = bans.revision;
+            for (const g of banGroups) g.banned!.forgetAll();
+          }
+          let passed = false;
+          let learnt = false;
           for (let i = 0; i < rs.length; i++) {
             const r = rs[i]!;
             const g = r.group;
@@ -252,13 +275,29 @@ export function createRuleEngine(rules: readonly DetectionRule[], opts: EngineOp
                 }
               }
               if (g.slot < 0) throw g.error;
+              const banned = g.banned;
+              if (r.bansKey && banned !== undefined && banned.covers(g.slot, ev.time, r.allPorts)) {
+                passed = true;
+                continue;
+              }
               const alert = r.onEvent(g.slot, ev);
-              if (alert !== undefined) sub.next(alert);
+              if (alert === undefined) continue;
+              sub.next(alert);
+              // The policy has decided (synchronously): a ban in force answers this key's repeats.
+              if (r.bansKey && banned !== undefined) {
+                const held = bans!.standingBan(alert);
+                if (held !== undefined && held.expiresAt > ev.time) {
+                  banned.set(g.slot, held.expiresAt, held.allPorts);
+                  learnt = true;
+                }
+              }
             } catch (err) {
               // One bad event costs its own alert, never the detector.
               opts.onError?.(err, r.rule.id);
             }
           }
+          // The event that got its source banned is not one from a banned source.
+          if (passed && !learnt) bans!.passed();
         },
         error: (err) => sub.error(err),
         complete: () => sub.complete(),
@@ -282,6 +321,7 @@ export function createRuleEngine(rules: readonly DetectionRule[], opts: EngineOp
         idle.unsubscribe();
         // Columns made here (no registry) leave their tables with the subscription.
         if (opts.columnsFor === undefined) for (const g of groups.values()) for (const r of g.runners) g.table.detach(r.cols);
+        for (const g of banGroups) g.table.detach(g.banned!);
       };
     });
 }

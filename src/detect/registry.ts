@@ -5,6 +5,7 @@ import { KeyTable } from './key-table.ts';
 import { columnsOf, type RuleColumns } from './rule-columns.ts';
 import { createRuleEngine } from './detector.ts';
 import { groupId } from './group-key.ts';
+import type { Bans } from './banned-keys.ts';
 
 /**
  * Keeps the key tables and each rule's columns across config reloads: a rule
@@ -34,7 +35,7 @@ export class DetectorRegistry {
   }
 
   /** All rules as one alert stream. */
-  detect(rules: readonly DetectionRule[], events$: Observable<SecurityEvent>, opts: { scheduler?: SchedulerLike; onError?: (err: unknown, rule: string) => void; maxKeys?: number } = {}): Observable<Alert> {
+  detect(rules: readonly DetectionRule[], events$: Observable<SecurityEvent>, opts: { scheduler?: SchedulerLike; onError?: (err: unknown, rule: string) => void; maxKeys?: number; bans?: Bans } = {}): Observable<Alert> {
     const live = new Set<RuleColumns>();
     for (const r of rules) live.add(this.columnsFor(r, this.tableFor(r)));
     // Rules removed by a reload give their memory back, and so do groupings no rule uses.

@@ -81,6 +81,25 @@ export class Metrics {
       pipeline.decisions$.subscribe((d) => decisions.inc({ action: d.action, rule: d.rule })),
       pipeline.suppressed$.subscribe((s) => suppressed.inc({ rule: s.alert.rule })),
     );
+    // Plain counters kept elsewhere, exported by their growth.
+    const growthOf = (name: string, help: string, read: () => number) => {
+      let seen = 0;
+      new Counter({
+        name,
+        help,
+        registers: [r],
+        collect() {
+          const v = read();
+          if (v > seen) this.inc(v - seen);
+          seen = v;
+        },
+      });
+    };
+    growthOf(
+      'sipwarden_events_from_banned_total',
+      'Security events from a source or network with a ban in force (passed over by the ban rules). In enforce mode, steady growth means packets get past the firewall.',
+      () => pipeline.fromBanned,
+    );
 
     const ami = src.ami;
     if (ami) {
@@ -96,20 +115,7 @@ export class Metrics {
           since.set(s.since / 1000);
         }),
       );
-      // The client keeps plain counters; export their growth as Prometheus counters.
-      const fromCounter = (name: string, help: string, key: keyof AmiCounters) => {
-        let seen = 0;
-        new Counter({
-          name,
-          help,
-          registers: [r],
-          collect() {
-            const v = ami.counters[key];
-            if (v > seen) this.inc(v - seen);
-            seen = v;
-          },
-        });
-      };
+      const fromCounter = (name: string, help: string, key: keyof AmiCounters) => growthOf(name, help, () => ami.counters[key]);
       fromCounter('sipwarden_ami_reconnects_total', 'AMI connection attempts after the first.', 'reconnects');
       fromCounter('sipwarden_ami_auth_failures_total', 'AMI logins refused (wrong secret or user).', 'authFailures');
       fromCounter('sipwarden_ami_frames_total', 'AMI frames received (events and responses).', 'frames');

@@ -5,6 +5,7 @@ import type { Config } from '../config/config.ts';
 import { Normalizer, type NormalizeIssue } from '../normalize/normalizer.ts';
 import { DetectorRegistry } from '../detect/registry.ts';
 import { Policy, type PolicyConfig } from '../policy/policy.ts';
+import type { Bans } from '../detect/banned-keys.ts';
 
 export interface PipelineOptions {
   readonly scheduler?: SchedulerLike;
@@ -52,12 +53,29 @@ export class Pipeline {
   private readonly security = new Hub<SecurityEvent>();
   private readonly calls = new Hub<CallEvent>();
   private lastLocal = '';
+  /**
+   * Security events from a source (or network) with a ban in force, which the
+   * ban rules passed over. In enforce mode a count that keeps growing means
+   * packets get past the firewall.
+   */
+  fromBanned = 0;
+  private readonly bans: Bans;
   private readonly sub;
 
   constructor(config: Config, private readonly opts: PipelineOptions = {}) {
     this.config$ = new BehaviorSubject(config);
     this.normalizer = new Normalizer(opts.onIssue);
     this.policy = new Policy(policyConfig(config, opts.dryRun ?? config.mode === 'dry-run'), opts.priorOffences);
+    const policy = this.policy;
+    this.bans = {
+      get revision() {
+        return policy.revision;
+      },
+      standingBan: (alert) => policy.standingBan(alert),
+      passed: () => {
+        this.fromBanned++;
+      },
+    };
     this.events$ = this.events;
     this.security$ = this.security;
     this.calls$ = this.calls;
@@ -67,6 +85,7 @@ export class Pipeline {
           ...(opts.scheduler ? { scheduler: opts.scheduler } : {}),
           ...(opts.onDetectorError ? { onError: opts.onDetectorError } : {}),
           maxKeys: cfg.maxKeysPerRule,
+          bans: this.bans,
         }),
       ),
       share(),

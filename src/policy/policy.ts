@@ -1,6 +1,6 @@
 import type { Alert, Decision, Target } from '../domain/types.ts';
 import { CidrSet, parseCidr } from './cidr.ts';
-import { ActiveDecisions, ownId, type HeldDecision } from './active.ts';
+import { ActiveDecisions, ownId, type HeldDecision, type Standing } from './active.ts';
 import { OffenceHistory } from './history.ts';
 import { formatDuration } from '../config/duration.ts';
 import { ipv4ToInt, isPlainIpv4 } from '../domain/ipv4.ts';
@@ -39,6 +39,12 @@ export class Policy {
   /** target key -> times of earlier decisions (escalation) */
   private readonly history = new OffenceHistory();
   private seq = 0;
+  /**
+   * Bumped whenever a decision may end before its expiry (an unban, an adopted or
+   * replaced decision, a config update): the detectors then forget which keys
+   * they took as banned (see standingBan).
+   */
+  revision = 0;
 
   constructor(
     private cfg: PolicyConfig,
@@ -48,6 +54,7 @@ export class Policy {
   }
 
   update(cfg: PolicyConfig): void {
+    this.revision++;
     this.cfg = cfg;
     this.whitelist = new CidrSet(cfg.whitelist);
   }
@@ -84,6 +91,18 @@ export class Policy {
       return 'trusted';
     }
     return null;
+  }
+
+  /**
+   * The ban-ip in force that makes decide() answer this alert, and its repeats
+   * until it ends, with "already handled" (the same test as decideOne's first);
+   * a view, read at once.
+   */
+  standingBan(alert: Alert): Standing | undefined {
+    if (alert.action !== 'ban-ip' || (alert.groupBy !== 'ip' && alert.groupBy !== 'subnet')) return undefined;
+    const held = this.active.standing(targetKey({ ip: alert.key }));
+    if (held === undefined || held.action !== 'ban-ip' || held.expiresAt <= alert.time) return undefined;
+    return alert.allPorts && !held.allPorts ? undefined : held;
   }
 
   decide(alert: Alert): PolicyOutcome {
@@ -161,6 +180,8 @@ export class Policy {
       evidence: alert.evidence,
       dryRun: this.cfg.dryRun,
     };
+    // Replacing a decision in force may end it sooner than the one it replaces.
+    if (held !== undefined) this.revision++;
     // The id was made from this sequence number: the table need not read it back from the text.
     this.active.set(key, decision, this.seq <= 0x7fffffff ? this.seq : undefined);
     if (action !== 'watch') this.remember(key, alert.time);
@@ -178,10 +199,12 @@ export class Policy {
 
   /** Records a decision made elsewhere (manual ban, journal on start) as active. */
   adopt(d: HeldDecision): void {
+    this.revision++;
     this.active.set(targetKey(d.target), d);
   }
 
   release(target: Target): HeldDecision | undefined {
+    this.revision++;
     return this.active.delete(targetKey(target));
   }
 

@@ -34,6 +34,8 @@ export interface ReplaySummary {
   readonly decisions: number;
   readonly byAction: Record<string, number>;
   readonly suppressed: number;
+  /** Security events from a source with a ban in force, passed over by the ban rules. */
+  readonly fromBanned: number;
 }
 
 /**
@@ -111,6 +113,7 @@ export function createReplay(config: Config, hooks: ReplayHooks = {}) {
         decisions,
         byAction,
         suppressed,
+        fromBanned: pipeline.fromBanned,
       };
     },
     close(): void {

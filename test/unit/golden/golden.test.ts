@@ -14,10 +14,10 @@ const expected: Record<string, Array<{ action: string; target: Record<string, st
 );
 const config = loadConfig(DEFAULT_CONFIG_PATH, {});
 
-async function replay(file: string): Promise<{ alerts: Alert[]; decisions: Decision[] }> {
+async function replay(file: string, cfg = config): Promise<{ alerts: Alert[]; decisions: Decision[] }> {
   const alerts: Alert[] = [];
   const decisions: Decision[] = [];
-  const r = createReplay(config, { onAlert: (a) => alerts.push(a), onDecision: (d) => decisions.push(d) });
+  const r = createReplay(cfg, { onAlert: (a) => alerts.push(a), onDecision: (d) => decisions.push(d) });
   await r.feedFile(join(FIXTURES, file));
   r.close();
   return { alerts, decisions };
@@ -34,9 +34,10 @@ describe('golden: captures -> decisions', () => {
     });
   }
 
-  it('every rule of the example config is triggered by at least one capture', async () => {
+  // Each rule on its own: with all of them, a source banned by one is passed over by the others.
+  it('every rule of the example config, on its own, is triggered by at least one capture', async () => {
     const fired = new Set<string>();
-    for (const f of fixtureFiles()) for (const a of (await replay(f)).alerts) fired.add(a.rule);
+    for (const rule of config.rules) for (const f of fixtureFiles()) for (const a of (await replay(f, { ...config, rules: [rule] })).alerts) fired.add(a.rule);
     const silent = config.rules.map((r) => r.id).filter((id) => !fired.has(id));
     assert.deepEqual(silent, [], `rules no capture triggers: ${silent.join(', ')}`);
   });

@@ -40,6 +40,11 @@ describe('ops/metrics', () => {
       assert.equal(value(t, 'sipwarden_decisions_total{action="ban-ip",rule="sip-auth-burst"}'), 1);
       assert.equal(value(t, 'sipwarden_active_decisions{action="ban-ip"}'), 1);
       assert.equal(value(t, 'sipwarden_active_decisions{action="block-account"}'), 0);
+      // svcrack keeps guessing after its ban: those events are counted apart, not alerted on again.
+      const fromBanned = replay.summary().fromBanned;
+      assert.ok(fromBanned > 100, `events from the banned source: ${fromBanned}`);
+      assert.equal(value(t, 'sipwarden_events_from_banned_total'), fromBanned);
+      assert.equal(value(t, 'sipwarden_suppressed_total{rule="sip-auth-slow"}'), undefined);
       assert.equal(value(t, 'sipwarden_ami_connected'), 1);
       assert.equal(value(t, 'sipwarden_ami_state{state="connected"}'), 1);
       assert.equal(value(t, 'sipwarden_ami_state{state="connecting"}'), 0);
