@@ -40,9 +40,9 @@ export class Policy {
   private readonly history = new OffenceHistory();
   private seq = 0;
   /**
-   * Bumped whenever a decision may end before its expiry (an unban, an adopted or
-   * replaced decision, a config update): the detectors then forget which keys
-   * they took as banned (see standingBan).
+   * Bumped whenever a decision may end before its expiry in event time (an unban,
+   * an adopted or replaced decision, a config update, an expiry by the clock): the
+   * detectors then forget which keys they took as banned (see standingBan).
    */
   revision = 0;
 
@@ -211,6 +211,8 @@ export class Policy {
   /** Drops expired decisions and returns them (responders revoke what the kernel does not expire itself). */
   expire(now: number): HeldDecision[] {
     const out = this.active.expire(now);
+    // By the clock, not by event time: a decision may go here before its events' time says so.
+    if (out.length > 0) this.revision++;
     this.history.prune(now - this.cfg.offenceWindowMs);
     return out;
   }

@@ -116,4 +116,16 @@ describe('pipeline: a banned source and the policy', () => {
     assert.deepEqual(decisions.slice(1), ['sip-auth-burst 198.18.0.21 offence 1']);
     p.complete();
   });
+  it('a ban expired by the clock (the service expires by wall time) is no longer taken as standing', () => {
+    const p = new Pipeline(config, { dryRun: true });
+    const decisions: string[] = [];
+    p.decisions$.subscribe((d) => decisions.push(`${d.rule} ${d.target.ip}`));
+    failures(p, 5, 3_000_000, '198.18.0.22');
+    assert.equal(p.policy.expire(3_000_000 + 3_600_000).length, 1);
+    // Event time says the 10-minute ban still runs; the policy has let it go, so the 5th failure bans again.
+    failures(p, 5, 3_100_000, '198.18.0.22');
+    assert.equal(p.fromBanned, 0);
+    assert.deepEqual(decisions, ['sip-auth-burst 198.18.0.22', 'sip-auth-burst 198.18.0.22']);
+    p.complete();
+  });
 });
