@@ -101,8 +101,7 @@ export class Policy {
   standingBan(alert: Alert): Standing | undefined {
     if (alert.action !== 'ban-ip' || (alert.groupBy !== 'ip' && alert.groupBy !== 'subnet')) return undefined;
     const held = this.active.standing(targetKey({ ip: alert.key }));
-    if (held === undefined || held.action !== 'ban-ip' || held.expiresAt <= alert.time) return undefined;
-    return alert.allPorts && !held.allPorts ? undefined : held;
+    return held !== undefined && answers(held, alert) ? held : undefined;
   }
 
   decide(alert: Alert): PolicyOutcome {
@@ -133,7 +132,7 @@ export class Policy {
     // Already decided the same way and in force: whatever the checks below say, the answer
     // is "already handled" (they can only turn the action into a watch), so skip them.
     const held = this.active.standing(key);
-    if (held && held.expiresAt > alert.time && held.action === alert.action && !(alert.allPorts && !held.allPorts && alert.action === 'ban-ip')) {
+    if (held !== undefined && answers(held, alert)) {
       return { why: `${key} already ${held.action === 'watch' ? 'watched' : 'handled'} (${held.rule})` };
     }
     let action = alert.action;
@@ -227,6 +226,11 @@ export class Policy {
     const d = this.active.get(targetKey(target));
     return d === undefined || d.action === 'watch' ? undefined : d;
   }
+}
+
+/** Is the decision held for the alert's target in force, the same action, and (for an all-ports ban) as wide? Then it answers the alert. */
+function answers(held: Standing, alert: Alert): boolean {
+  return held.expiresAt > alert.time && held.action === alert.action && !(alert.allPorts && !held.allPorts && alert.action === 'ban-ip');
 }
 
 /** One flat string (join, not +): it is held as a map key for as long as the target is. */
