@@ -18,9 +18,7 @@ export class BannedKeys implements SlotColumns {
   grow(capacity: number): void {
     if (capacity <= this.until.length) return;
     this.until = grown(this.until, capacity);
-    const a = new Uint8Array(capacity);
-    a.set(this.allPorts);
-    this.allPorts = a;
+    this.allPorts = grown(this.allPorts, capacity);
   }
 
   clear(slot: number): void {
@@ -32,7 +30,7 @@ export class BannedKeys implements SlotColumns {
     this.allPorts = new Uint8Array(capacity);
   }
 
-  /** Forgets every ban (one may have ended early: an unban, a reload). */
+  /** Forgets every ban (one may have ended early: see Bans.revision). */
   forgetAll(): void {
     this.until.fill(0);
   }
@@ -51,7 +49,7 @@ export class BannedKeys implements SlotColumns {
 
 /** What the engine asks of the policy, right after an alert, and tells it (see BannedKeys). */
 export interface Bans {
-  /** Changes whenever a ban may end before its time (an unban, a reload, a replaced decision): what the engine learnt is dropped. */
+  /** Changes whenever a ban may end before its time in event time (see Policy.revision): what the engine learnt is dropped. */
   readonly revision: number;
   /** The ban-ip in force that answers this alert's repeats, if any (a view: read it at once). */
   standingBan(alert: Alert): { readonly expiresAt: number; readonly allPorts: boolean } | undefined;

@@ -1,7 +1,7 @@
 // Column growth shared by the detector state (rule columns, stamp rings, samples).
 
 /** `a`, or a copy of it `capacity` cells long (zero-filled past the old end) if it is shorter. */
-export function grown<T extends Int32Array | Float64Array>(a: T, capacity: number): T {
+export function grown<T extends Uint8Array | Int32Array | Float64Array>(a: T, capacity: number): T {
   if (a.length >= capacity) return a;
   const b = new (a.constructor as new (n: number) => T)(capacity);
   b.set(a);

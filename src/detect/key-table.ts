@@ -1,5 +1,6 @@
 import { IntIndex } from './int-index.ts';
 import { WideIndex } from './wide-index.ts';
+import { grown } from './grown.ts';
 
 /**
  * The keys of one grouping (every source IP, every /24, every account), each
@@ -92,7 +93,7 @@ export class KeyTable {
   /** A new slot for the 128-bit key w[0..3], not in the table; it keeps no text (key() is ''). */
   insertWide(w: Int32Array): number {
     const slot = this.newSlot();
-    if (this.wideOf.length < this.capacity * 4) this.wideOf = grownTo(this.wideOf, this.capacity * 4);
+    this.wideOf = grown(this.wideOf, this.capacity * 4);
     this.wides.set(w, 0, slot);
     this.wideOf.set(w.subarray(0, 4), slot * 4);
     this.keyOf[slot] = '';
@@ -160,13 +161,9 @@ export class KeyTable {
     // Doubling, but never past the most keys the table may hold: at a cap of 100,000 keys the
     // columns of every rule are 100,000 cells long, not 131,072.
     this.capacity = this.capacity < this.limit ? Math.min(this.capacity * 2, this.limit) : this.capacity * 2;
-    const hit = new Uint8Array(this.capacity);
-    hit.set(this.hit);
-    this.hit = hit;
-    const numOf = new Float64Array(this.capacity);
-    numOf.set(this.numOf);
-    this.numOf = numOf;
-    if (this.wideOf.length > 0) this.wideOf = grownTo(this.wideOf, this.capacity * 4);
+    this.hit = grown(this.hit, this.capacity);
+    this.numOf = grown(this.numOf, this.capacity);
+    if (this.wideOf.length > 0) this.wideOf = grown(this.wideOf, this.capacity * 4);
     for (const c of this.columns) c.grow(this.capacity);
   }
 
@@ -183,10 +180,4 @@ export class KeyTable {
     this.wides.clear(FIRST_CAPACITY);
     for (const c of this.columns) c.reset(FIRST_CAPACITY);
   }
-}
-
-function grownTo(a: Int32Array, n: number): Int32Array<ArrayBuffer> {
-  const b = new Int32Array(n);
-  b.set(a);
-  return b;
 }
