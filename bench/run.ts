@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { botnetWorkload, chunks } from './lib/workload.ts';
 import { runAsteriskManager, runFail2banRegex, runSipwarden, type SipwardenRun } from './throughput/throughput.ts';
-import { withRuntimeOptions } from '../src/ops/runtime.ts';
+import { V8_COMPILER_OPTIONS, applyCompilerOptions, withRuntimeOptions } from '../src/ops/runtime.ts';
 
 const env = process.env;
 const EVENTS = Number(env['BENCH_EVENTS'] ?? 1_000_000);
@@ -45,8 +45,11 @@ if (env['NODE_OPTIONS'] !== nodeOptions) {
   process.exit(r.status ?? 1);
 }
 
+// And its compiler options, which NODE_OPTIONS cannot carry: set here, in each child the same way.
+applyCompilerOptions();
+
 console.error(`sipwarden bench: node ${process.version} (NODE_OPTIONS=${nodeOptions}), ${cpus()[0]?.model ?? '?'} x${cpus().length}`);
-row('runtime', 'node and V8 options (every node process of the bench)', `${process.version}, NODE_OPTIONS=${nodeOptions}, ${cpus()[0]?.model ?? '?'} x${cpus().length}`);
+row('runtime', 'node and V8 options (every node process of the bench)', `${process.version}, NODE_OPTIONS=${nodeOptions}, ${V8_COMPILER_OPTIONS.join(' ')}, ${cpus()[0]?.model ?? '?'} x${cpus().length}`);
 
 if (only.has('throughput')) {
   for (const active of [1000, 0]) {

@@ -15,6 +15,10 @@ import { AmiFramer } from '../../src/sources/ami/framer.ts';
 import { Pipeline } from '../../src/pipeline/pipeline.ts';
 import { BanJournal } from '../../src/store/journal.ts';
 import { amiText, eventTv, remoteOf, spoofedSource, templates } from '../lib/workload.ts';
+import { applyCompilerOptions } from '../../src/ops/runtime.ts';
+
+// The service's V8 compiler options, as every node process of the bench (src/ops/runtime.ts).
+applyCompilerOptions();
 
 const N = Number(process.argv[2] ?? 1_000_000);
 const JOURNAL = process.env['BENCH_MEMORY_JOURNAL'] === '1';

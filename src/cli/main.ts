@@ -1,6 +1,10 @@
 import { ConfigError } from '../config/config.ts';
 import { escapeText } from '../console/escape.ts';
 import { UsageError } from './args.ts';
+import { applyCompilerOptions } from '../ops/runtime.ts';
+
+// Before any command's code runs hot (src/ops/runtime.ts).
+applyCompilerOptions();
 
 const USAGE = `usage: sipwarden <command> [options]
 

@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { V8_COMPILER_OPTIONS, withRuntimeOptions } from '../../../src/ops/runtime.ts';
+
+const main = fileURLToPath(new URL('../../../bin/sipwarden.js', import.meta.url));
+
+describe('runtime options', () => {
+  it("are flags this node's V8 knows (node refuses unknown ones on its command line)", () => {
+    const r = spawnSync(process.execPath, [...V8_COMPILER_OPTIONS, '-e', '0'], { encoding: 'utf8' });
+    assert.equal(r.stderr, '');
+    assert.equal(r.status, 0);
+  });
+
+  it('are set by the CLI before any command runs, without a word on stderr', () => {
+    // setFlagsFromString ignores a flag it does not know with a warning on stderr: none here.
+    const r = spawnSync(process.execPath, [main, 'check-config', fileURLToPath(new URL('../../../config/sipwarden.example.json', import.meta.url))], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, '');
+  });
+
+  it('adds the semi-space size to NODE_OPTIONS once', () => {
+    assert.equal(withRuntimeOptions(undefined), '--max-semi-space-size=6');
+    assert.equal(withRuntimeOptions('--inspect'), '--inspect --max-semi-space-size=6');
+    assert.equal(withRuntimeOptions('--max-semi-space-size=6'), '--max-semi-space-size=6');
+  });
+});
