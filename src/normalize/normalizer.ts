@@ -1,12 +1,13 @@
 import { SECURITY_EVENT_TYPES, FAILURE_TYPES } from '../domain/types.ts';
 import type { AmiFrame, CallEvent, CallEventType, DomainEvent, Endpoint, SecurityEvent, SecurityEventType } from '../domain/types.ts';
-import { MAX_ADDRESS, parseAmiAddress, parseIpv4AddressAt, detach, detachAt, detachBytes } from './remote-address.ts';
+import { MAX_ADDRESS, parseAmiAddress, parseIpv4AddressAt, detach, detachAt } from './remote-address.ts';
 import { TextFrame } from '../sources/ami/framer.ts';
 import { Words, sameBytes, sameChars } from '../sources/ami/bytes-at.ts';
 import { SPAN_WIDTH, EVENT, TV, SERVICE, ACCOUNT, SESSION, REMOTE, LOCAL, SEVERITY, RESPONSE } from '../sources/ami/header-index.ts';
 import { MAX_FIELD, SecurityEventRecord, clip, scanSecurityText, spanText } from './security-event.ts';
 import { parseEventTV, parseEventTVAt } from './event-time.ts';
 import { attemptKey, attemptKeyAt, AttemptDeduper } from './attempt-key.ts';
+import { TextCache } from './text-cache.ts';
 
 // Names map to their constants: downstream Map lookups then compare one pointer, and
 // no event keeps a slice of its frame text alive.
@@ -289,8 +290,11 @@ function accountAt(text: string, sp: Int32Array, at: number, b: DataView | null,
   const s = sp[at + ACCOUNT]!;
   if (s < 0) return '';
   const e = s + capped(sp, at, ACCOUNT);
-  return b !== null ? detachBytes(b, bo + s, bo + e, text, bo) : detachAt(text, s, e);
+  return b !== null ? ACCOUNTS.textAt(b, bo + s, e - s, text, bo) : detachAt(text, s, e);
 }
+
+/** AccountIDs repeat across events and sources: one string each (text-cache.ts). */
+const ACCOUNTS = new TextCache();
 
 /** Length of span `f` as its value is kept (cut to MAX_FIELD, as clip() does); 0 when absent. */
 function capped(sp: Int32Array, at: number, f: number): number {
