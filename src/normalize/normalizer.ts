@@ -1,6 +1,6 @@
 import { SECURITY_EVENT_TYPES, FAILURE_TYPES } from '../domain/types.ts';
 import type { AmiFrame, CallEvent, CallEventType, DomainEvent, Endpoint, SecurityEvent, SecurityEventType } from '../domain/types.ts';
-import { MAX_ADDRESS, parseAmiAddress, parseIpv4AddressAt, detach, detachAt } from './remote-address.ts';
+import { MAX_ADDRESS, parseAmiAddress, parseIpv4AddressAt, detach, detachAt, detachBytes } from './remote-address.ts';
 import { TextFrame } from '../sources/ami/framer.ts';
 import { Words, sameBytes, sameChars } from '../sources/ami/bytes-at.ts';
 import { SPAN_WIDTH, EVENT, TV, SERVICE, ACCOUNT, SESSION, REMOTE, LOCAL, SEVERITY, RESPONSE } from '../sources/ami/header-index.ts';
@@ -294,7 +294,7 @@ function accountAt(text: string, sp: Int32Array, at: number, b: DataView | null,
 }
 
 /** AccountIDs repeat across events and sources: one string each (text-cache.ts). */
-const ACCOUNTS = new TextCache();
+const ACCOUNTS = new TextCache(detachBytes);
 
 /** Length of span `f` as its value is kept (cut to MAX_FIELD, as clip() does); 0 when absent. */
 function capped(sp: Int32Array, at: number, f: number): number {

@@ -5,7 +5,8 @@
 // account key table), and a string's hash, which V8 keeps in the string, is
 // computed once, not once per event.
 
-import { detachBytes } from './remote-address.ts';
+/** Makes the string of bytes [start, end) on a miss (remote-address.ts detachBytes). */
+export type Detach = (b: DataView, start: number, end: number, text: string, delta: number) => string;
 
 /** Longest value cached: four words. */
 export const MAX_CACHED = 16;
@@ -22,7 +23,10 @@ export class TextCache {
   private readonly shift: number;
 
   /** `cellBits` 0 (one cell: every value collides) lets tests check the compare. */
-  constructor(cellBits = 10) {
+  constructor(
+    private readonly detach: Detach,
+    cellBits = 10,
+  ) {
     const cells = 1 << cellBits;
     this.words = new Int32Array(cells * 4);
     this.lens = new Int32Array(cells).fill(-1);
@@ -38,7 +42,7 @@ export class TextCache {
    */
   textAt(b: DataView, at: number, len: number, text: string, delta: number): string {
     if (len === 0) return '';
-    if (len > MAX_CACHED || at + MAX_CACHED > b.byteLength) return detachBytes(b, at, at + len, text, delta);
+    if (len > MAX_CACHED || at + MAX_CACHED > b.byteLength) return this.detach(b, at, at + len, text, delta);
     const w0 = b.getUint32(at, true) & maskOf(len, 0);
     const w1 = b.getUint32(at + 4, true) & maskOf(len, 1);
     const w2 = b.getUint32(at + 8, true) & maskOf(len, 2);
@@ -51,7 +55,7 @@ export class TextCache {
     const i = cell * 4;
     const words = this.words;
     if (this.lens[cell] === len && words[i] === w0 && words[i + 1] === w1 && words[i + 2] === w2 && words[i + 3] === w3) return this.texts[cell]!;
-    const made = detachBytes(b, at, at + len, text, delta);
+    const made = this.detach(b, at, at + len, text, delta);
     this.lens[cell] = len;
     words[i] = w0;
     words[i + 1] = w1;
