@@ -21,9 +21,18 @@ export const NODE_RUNTIME_OPTIONS = '--max-semi-space-size=6';
  */
 export const V8_COMPILER_OPTIONS = ['--max-inlined-bytecode-size-cumulative=3000', '--max-inlined-bytecode-size=1000'] as const;
 
+/** The compiler options to set: those the command line (`execArgv`) does not set itself, which win. */
+export function compilerOptionsFor(execArgv: readonly string[]): string[] {
+  return V8_COMPILER_OPTIONS.filter((flag) => {
+    const name = flag.slice(0, flag.indexOf('='));
+    // V8 takes `_` for `-` in flag names.
+    return !execArgv.some((a) => a.replaceAll('_', '-').split('=')[0] === name);
+  });
+}
+
 /** Sets V8_COMPILER_OPTIONS for this process (call first thing: code optimized before keeps its inlining). */
 export function applyCompilerOptions(): void {
-  for (const flag of V8_COMPILER_OPTIONS) setFlagsFromString(flag);
+  for (const flag of compilerOptionsFor(process.execArgv)) setFlagsFromString(flag);
 }
 
 /** NODE_OPTIONS with the runtime options added (kept if already there). */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { V8_COMPILER_OPTIONS, withRuntimeOptions } from '../../../src/ops/runtime.ts';
+import { V8_COMPILER_OPTIONS, compilerOptionsFor, withRuntimeOptions } from '../../../src/ops/runtime.ts';
 
 const main = fileURLToPath(new URL('../../../bin/sipwarden.js', import.meta.url));
 
@@ -17,6 +17,14 @@ describe('runtime options', () => {
     const r = spawnSync(process.execPath, [main, 'check-config', fileURLToPath(new URL('../../../config/sipwarden.example.json', import.meta.url))], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr, '');
+  });
+
+  it("leave a flag the admin put on node's command line as it is", () => {
+    assert.deepEqual(compilerOptionsFor([]), [...V8_COMPILER_OPTIONS]);
+    assert.deepEqual(compilerOptionsFor(['--max-inlined-bytecode-size=200']), ['--max-inlined-bytecode-size-cumulative=3000']);
+    assert.deepEqual(compilerOptionsFor(['--max_inlined_bytecode_size_cumulative=500', '--import', 'tsx']), ['--max-inlined-bytecode-size=1000']);
+    // A longer flag that only starts with the name is another flag.
+    assert.deepEqual(compilerOptionsFor(['--max-inlined-bytecode-size-small=60']), [...V8_COMPILER_OPTIONS]);
   });
 
   it('adds the semi-space size to NODE_OPTIONS once', () => {
