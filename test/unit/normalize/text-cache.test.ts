@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
 import { TextCache, MAX_CACHED } from '../../../src/normalize/text-cache.ts';
 import { detachBytes } from '../../../src/normalize/remote-address.ts';
+import { latin1View } from '../../helpers/bytes.ts';
 
 /** A chunk holding `values` one after another, as an ASCII chunk is read: bytes and latin1 text. */
 function chunkOf(values: string[]): { b: DataView; text: string; at: number[] } {
   const text = values.join('\r\n') + '\r\n'.repeat(8);
-  const buf = Buffer.from(text, 'latin1');
   const at: number[] = [];
   let pos = 0;
   for (const v of values) {
     at.push(pos);
     pos += v.length + 2;
   }
-  return { b: new DataView(buf.buffer, buf.byteOffset, buf.byteLength), text, at };
+  return { b: latin1View(text), text, at };
 }
 
 describe('TextCache (repeated AccountIDs read from the bytes)', () => {
@@ -41,17 +41,16 @@ describe('TextCache (repeated AccountIDs read from the bytes)', () => {
   });
 
   it('reads near the end of the chunk from the text, never past the bytes', () => {
-    const buf = Buffer.from('xx1003', 'latin1');
-    const b = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const b = latin1View('xx1003');
     assert.equal(new TextCache(detachBytes).textAt(b, 2, 4, 'xx1003', 0), '1003');
     assert.equal(new TextCache(detachBytes).textAt(b, 2, 0, 'xx1003', 0), '');
   });
 
   it('maps bytes to text with the offset of the text in the chunk', () => {
-    const buf = Buffer.from('HEAD:alice\r\n' + ' '.repeat(32), 'latin1');
-    const b = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const chunk = 'HEAD:alice\r\n' + ' '.repeat(32);
+    const b = latin1View(chunk);
     // The text starts at byte 5 of the chunk.
-    const text = buf.toString('latin1').slice(5);
+    const text = chunk.slice(5);
     assert.equal(new TextCache(detachBytes).textAt(b, 5, 5, text, 5), 'alice');
   });
 });
