@@ -1,6 +1,7 @@
 import { SECURITY_EVENT_TYPES, FAILURE_TYPES } from '../domain/types.ts';
 import type { AmiFrame, CallEvent, CallEventType, DomainEvent, Endpoint, SecurityEvent, SecurityEventType } from '../domain/types.ts';
-import { MAX_ADDRESS, parseAmiAddress, parseIpv4AddressAt, detach, detachAt, detachBytes } from './remote-address.ts';
+import { MAX_ADDRESS, parseAmiAddress, parseIpv4AddressAt } from './remote-address.ts';
+import { detach, detachAt, detachBytes } from '../domain/detach.ts';
 import { TextFrame } from '../sources/ami/framer.ts';
 import { Words, sameBytes, sameChars } from '../sources/ami/bytes-at.ts';
 import { SPAN_WIDTH, EVENT, TV, SERVICE, ACCOUNT, SESSION, REMOTE, LOCAL, SEVERITY, RESPONSE } from '../sources/ami/header-index.ts';
@@ -64,16 +65,22 @@ export class Normalizer {
       // Indexed by the framer as it found the frame; a frame made elsewhere is indexed here.
       let sp = frame.index;
       let at = frame.at;
+      let text = frame.source;
+      let from = frame.start;
+      let to = frame.end;
       if (sp === undefined) {
-        scanSecurityText(frame.text, SPANS);
+        text = frame.text;
+        from = 0;
+        to = text.length;
+        scanSecurityText(text, SPANS);
         sp = SPANS;
         at = 0;
       }
       const b = frame.bytes;
       const bo = frame.byteAt;
-      const event = eventAt(frame.text, sp[at + EVENT]!, sp[at + EVENT + 1]!, b, bo);
+      const event = eventAt(text, sp[at + EVENT]!, sp[at + EVENT + 1]!, b, bo);
       if (event !== undefined) {
-        if (SECURITY.has(event)) return this.securityFromText(event as SecurityEventType, frame.text, sp, at, b, bo);
+        if (SECURITY.has(event)) return this.securityFromText(event as SecurityEventType, text, from, to, sp, at, b, bo);
         return this.call(event as CallEventType, frame);
       }
       this.counters.ignored++;
@@ -113,14 +120,14 @@ export class Normalizer {
   }
 
   /** The security event of a frame text: fields read in place, only the values kept are sliced. */
-  private securityFromText(type: SecurityEventType, text: string, sp: Int32Array, at: number, b: DataView | null, bo: number): SecurityEvent | null {
+  private securityFromText(type: SecurityEventType, text: string, from: number, to: number, sp: Int32Array, at: number, b: DataView | null, bo: number): SecurityEvent | null {
     const f = F;
     // EventTV in Asterisk's form is read in place; anything else is sliced and parsed as before.
     const ts = sp[at + TV]!;
     f.tvTime = ts < 0 ? NaN : parseEventTVAt(text, ts, sp[at + TV + 1]!, b, bo);
     f.tv = f.tvTime === f.tvTime ? '' : spanText(text, sp, at, TV);
     const ss = sp[at + SERVICE]!;
-    f.service = ss < 0 ? '' : (constantAt(SERVICE_NAMES, text, ss, sp[at + SERVICE + 1]!, b, bo) ?? clip(spanText(text, sp, at, SERVICE)));
+    f.service = ss < 0 ? '' : (constantAt(SERVICE_NAMES, text, ss, sp[at + SERVICE + 1]!, b, bo) ?? detach(clip(spanText(text, sp, at, SERVICE))));
     f.account = accountAt(text, sp, at, b, bo);
     f.sessionId = clip(spanText(text, sp, at, SESSION));
     // The common IPv4 form is parsed in place from the chunk's bytes; anything else from its text.
@@ -137,7 +144,7 @@ export class Normalizer {
     if (ls >= 0 && le > ls) {
       const last = this.lastLocalText;
       const same = b !== null ? sameBytes(b, bo + ls, le - ls, this.lastLocalWords) : le - ls === last.length && text.startsWith(last, ls);
-      localEp = same ? this.lastLocalEp : this.localOf(text.slice(ls, le));
+      localEp = same ? this.lastLocalEp : this.localOf(detachAt(text, ls, le));
     }
     // The attempt key from the chunk's bytes (the strings path gives the same key).
     f.key = undefined;
@@ -149,7 +156,7 @@ export class Normalizer {
       const ipAt = bo + rs + 6 + remoteEp.transport.length;
       f.key = attemptKeyAt(type, f.service, b, ipAt, remoteEp.ip.length, bo + s0, capped(sp, at, SESSION), bo + a0, capped(sp, at, ACCOUNT), bo + r0, capped(sp, at, RESPONSE));
     }
-    return this.security(type, f, localEp, text, remoteEp);
+    return this.security(type, f, localEp, text, remoteEp, from, to);
   }
 
   /** The Endpoint of a LocalAddress (memoised: nearly always the same few strings; Endpoints are immutable). */
@@ -163,7 +170,7 @@ export class Normalizer {
     return this.lastLocalEp;
   }
 
-  private security(type: SecurityEventType, f: SecurityFields, localEp: Endpoint | null, extra: string | Record<string, string> | undefined, parsed?: Endpoint): SecurityEvent | null {
+  private security(type: SecurityEventType, f: SecurityFields, localEp: Endpoint | null, extra: string | Record<string, string> | undefined, parsed?: Endpoint, from = 0, to = 0): SecurityEvent | null {
     const { tv, service, account, sessionId, remote, severity, response } = f;
     const remoteEp = parsed ?? parseAmiAddress(remote);
     if (!remoteEp) {
@@ -179,7 +186,7 @@ export class Normalizer {
       else this.counters.retransmits++;
     }
     this.counters.security++;
-    return new SecurityEventRecord(type, time, service, account, sessionId, remoteEp, localEp, severity, attempt, extra, response);
+    return new SecurityEventRecord(type, time, service, account, sessionId, remoteEp, localEp, severity, attempt, extra, response, from, to);
   }
 
   private call(type: CallEventType, frame: AmiFrame): CallEvent | null {

@@ -16,6 +16,8 @@ export class SecurityEventRecord implements SecurityEvent {
   readonly kind = 'security' as const;
   readonly local?: Endpoint;
   #text: string | undefined;
+  #from = 0;
+  #to = 0;
   #extra: Readonly<Record<string, string>> | undefined;
 
   constructor(
@@ -28,13 +30,22 @@ export class SecurityEventRecord implements SecurityEvent {
     local: Endpoint | null,
     readonly severity: string,
     readonly attempt: boolean,
-    /** The frame text (extra read from it on demand), or the other headers as a record. */
+    /**
+     * The text the frame is [from, to) of (extra read from it on demand), or the
+     * other headers as a record. The text may be the chunk the frame came in:
+     * an event is folded into the detectors' columns and dropped, and anything
+     * kept from it (accounts, addresses, keys) is a string of its own.
+     */
     extra: string | Readonly<Record<string, string>> | undefined,
     response = '',
+    from = 0,
+    to = typeof extra === 'string' ? extra.length : 0,
   ) {
     if (local) this.local = local;
     if (typeof extra === 'string') {
       this.#text = extra;
+      this.#from = from;
+      this.#to = to;
       this.#response = response;
     } else this.#extra = withResponse(extra, response);
   }
@@ -43,7 +54,7 @@ export class SecurityEventRecord implements SecurityEvent {
 
   get extra(): Readonly<Record<string, string>> {
     if (this.#extra === undefined) {
-      this.#extra = extraFromText(this.#text!, this.#response);
+      this.#extra = extraFromText(this.#text!, this.#from, this.#to, this.#response);
       this.#text = undefined;
     }
     return this.#extra;
@@ -70,9 +81,9 @@ export function spanText(text: string, spans: Int32Array, at: number, f: number)
 }
 
 /** The headers no field takes, as the header path collects them, then Response. */
-function extraFromText(text: string, response: string): Readonly<Record<string, string>> {
+function extraFromText(text: string, from: number, to: number, response: string): Readonly<Record<string, string>> {
   let extra: Record<string, string> | undefined;
-  forEachHeader(text, (ks, ke, vs, ve) => {
+  forEachHeader(text, from, to, (ks, ke, vs, ve) => {
     if (fieldOf(text, ks, ke) !== OTHER) return;
     (extra ??= {})[knownKey(text, ks, ke) ?? text.slice(ks, ke)] = clip(text.slice(vs, ve));
   });

@@ -7,6 +7,7 @@
 // framer resynchronises at the next `\r\n\r\n`.
 import { isAscii, isUtf8 } from 'node:buffer';
 import type { AmiFrame } from '../../domain/types.ts';
+import { detachAt } from '../../domain/detach.ts';
 import { BAD, EMPTY_VALUE, SPAN_WIDTH, lineEnd, lineKind, walkFrame, walked } from './header-index.ts';
 
 export { EMPTY_VALUE, lineEnd, lineKind } from './header-index.ts';
@@ -203,8 +204,8 @@ export class AmiFramer {
       if (end - p > this.max) this.dropOversize(end - p);
       else if (walked.bad > 0 || walked.good === 0) this.emit(chunk, pos + p, pos + end - 4);
       else {
-        // Its own string, not a slice of `s`: a slice would keep the whole chunk alive as long as any event of it.
-        this.out.push(new TextFrame(chunk.toString('latin1', pos + p, pos + end - 4), this.pool, base, bytes, pos + p));
+        // Read in place from the chunk's text: the frame's own text is made only if asked for.
+        this.out.push(new TextFrame(s, this.pool, base, bytes, pos, p, end - 4));
         this.stats.frames++;
         this.poolUsed += SPAN_WIDTH;
       }
@@ -448,12 +449,11 @@ export class AmiFramer {
  * inside its value, so a value cannot smuggle in a fake header line.
  * Malformed lines are skipped (the framer reported them when the frame came in).
  */
-export function forEachHeader(text: string, each: (ks: number, ke: number, vs: number, ve: number) => void): void {
-  const len = text.length;
-  let pos = 0;
-  while (pos < len) {
+export function forEachHeader(text: string, from: number, to: number, each: (ks: number, ke: number, vs: number, ve: number) => void): void {
+  let pos = from;
+  while (pos < to) {
     let eol = lineEnd(text, pos);
-    if (eol < 0) eol = len;
+    if (eol < 0 || eol > to) eol = to;
     if (eol > pos) {
       const sep = lineKind(text, pos, eol);
       if (sep >= 0) each(pos, sep, sep + 2, eol);
@@ -466,7 +466,7 @@ export function forEachHeader(text: string, each: (ks: number, ke: number, vs: n
 /** The [key, value] list of a frame text (known keys reuse their constant). */
 export function parseHeaderLines(text: string): Array<readonly [string, string]> {
   const headers: Array<readonly [string, string]> = [];
-  forEachHeader(text, (ks, ke, vs, ve) => headers.push([knownKey(text, ks, ke) ?? text.slice(ks, ke), text.slice(vs, ve)]));
+  forEachHeader(text, 0, text.length, (ks, ke, vs, ve) => headers.push([knownKey(text, ks, ke) ?? text.slice(ks, ke), text.slice(vs, ve)]));
   return headers;
 }
 
@@ -477,19 +477,31 @@ export function parseHeaderLines(text: string): Array<readonly [string, string]>
  */
 export class TextFrame implements AmiFrame {
   private parsed: Array<readonly [string, string]> | undefined;
+  private own: string | undefined;
   /**
+   * @param source the text the frame is [start, end) of: its own text, or the
+   *   text of the chunk it was read from.
    * @param index where the framer recorded this frame's header spans (see
-   *   header-index.ts), at `at`; absent for a frame made from text elsewhere.
-   * @param bytes the ASCII chunk the text was read from, char i at byte
+   *   header-index.ts), at `at`, as offsets in `source`; absent for a frame
+   *   made from text elsewhere.
+   * @param bytes the ASCII chunk `source` was read from, char i at byte
    *   `byteAt + i` (values compared a word at a time, see bytes-at.ts).
    */
   constructor(
-    readonly text: string,
+    readonly source: string,
     readonly index?: Int32Array,
     readonly at = 0,
     readonly bytes: DataView | null = null,
     readonly byteAt = 0,
+    readonly start = 0,
+    readonly end = source.length,
   ) {}
+
+  /** The frame's text. Its own flat copy when read from a chunk: a slice would keep the whole chunk alive. */
+  get text(): string {
+    if (this.start === 0 && this.end === this.source.length) return this.source;
+    return (this.own ??= detachAt(this.source, this.start, this.end));
+  }
 
   get headers(): ReadonlyArray<readonly [string, string]> {
     return (this.parsed ??= parseHeaderLines(this.text));

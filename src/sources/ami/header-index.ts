@@ -147,7 +147,7 @@ export const walked = { good: 0, bad: 0 };
 
 /**
  * Walks the lines of the frame that starts at `start` in `s`, recording the
- * spans of the indexed keys (relative to `start`) at spans[base, base +
+ * spans of the indexed keys (offsets in `s`) at spans[base, base +
  * SPAN_WIDTH) and the line counts in `walked`. Lines split on CRLF only.
  *
  * `whole` false: `s` is a stream; returns the end of the frame, its blank
@@ -207,8 +207,8 @@ export function walkFrame(s: string, start: number, spans: Int32Array, base: num
     else {
       good++;
       if (f >= 0 && (f !== EVENT || spans[base]! < 0)) {
-        spans[base + f] = (sep >= 0 ? sep + 2 : eol) - start;
-        spans[base + f + 1] = eol - start;
+        spans[base + f] = sep >= 0 ? sep + 2 : eol;
+        spans[base + f + 1] = eol;
       }
     }
     pos = eol + 2;

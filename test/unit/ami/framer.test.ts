@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import type { AmiFrame } from '../../../src/domain/types.ts';
 import { AmiFramer as Framer, TextFrame, framesFromBuffer as framesOf, header, headerAll, type FramerError, type FramerOptions } from '../../../src/sources/ami/framer.ts';
+import { ACCOUNT } from '../../../src/sources/ami/header-index.ts';
 
 // Frames come out as TextFrames (headers built on first use); the tests compare them as plain frames.
 const plain = (f: AmiFrame): AmiFrame => (f.body === undefined ? { headers: f.headers } : { headers: f.headers, body: f.body });
@@ -142,6 +143,25 @@ describe('AmiFramer', () => {
       assert.equal(f.text, 'Event: X\r\nKey: v\r\nBare:');
       assert.deepEqual(JSON.parse(JSON.stringify(f)), { headers: [['Event', 'X'], ['Key', 'v'], ['Bare', '']] });
       assert.equal(header(f, 'key'), 'v');
+    });
+    it('frames of an ASCII chunk are read in place: spans in the chunk text, their own text only when asked', () => {
+      const one = 'Event: InvalidAccountID\r\nAccountID: 1001\r\nRemoteAddress: IPV4/UDP/198.18.0.9/5060\r\n\r\n';
+      const chunk = one + one.replace('1001', '1002') + 'Event: Partial\r\n';
+      const frames = new Framer({ expectGreeting: false }).push(b(chunk));
+      assert.equal(frames.length, 2);
+      for (const [i, f] of frames.entries()) {
+        assert.ok(f instanceof TextFrame && f.index !== undefined);
+        // One text for the chunk, each frame a range of it.
+        assert.equal(f.source, (frames[0] as TextFrame).source);
+        assert.equal(f.source.slice(f.start, f.end + 4), i === 0 ? one : one.replace('1001', '1002'));
+        assert.equal(f.text, f.source.slice(f.start, f.end));
+        // The spans point into the chunk text: the AccountID value is at the span.
+        const at = f.at + ACCOUNT;
+        assert.equal(f.source.slice(f.index[at]!, f.index[at + 1]!), i === 0 ? '1001' : '1002');
+      }
+      // The chunk text goes on past the last whole frame (the partial one is kept as bytes).
+      const last = frames[1] as TextFrame;
+      assert.ok(last.end + 4 < last.source.length);
     });
     it('framesFromBuffer parses a whole capture', () => {
       const frames = framesFromBuffer(captures.find((c) => c.name === 'failed-acl.ami')!.bytes);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { detach, detachAt, detachBytes, parseAmiAddress } from '../../../src/normalize/remote-address.ts';
+import { parseAmiAddress } from '../../../src/normalize/remote-address.ts';
+import { detach, detachAt, detachBytes } from '../../../src/domain/detach.ts';
 import { parseEventTV } from '../../../src/normalize/event-time.ts';
 import { Normalizer, type NormalizeIssue } from '../../../src/normalize/normalizer.ts';
 import { AmiFramer } from '../../../src/sources/ami/framer.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { TextCache, MAX_CACHED } from '../../../src/normalize/text-cache.ts';
-import { detachBytes } from '../../../src/normalize/remote-address.ts';
+import { detachBytes } from '../../../src/domain/detach.ts';
 import { latin1View } from '../../helpers/bytes.ts';
 
 /** A chunk holding `values` one after another, as an ASCII chunk is read: bytes and latin1 text. */
