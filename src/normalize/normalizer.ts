@@ -129,14 +129,16 @@ export class Normalizer {
     const ss = sp[at + SERVICE]!;
     f.service = ss < 0 ? '' : (constantAt(SERVICE_NAMES, text, ss, sp[at + SERVICE + 1]!, b, bo) ?? detach(clip(spanText(text, sp, at, SERVICE))));
     f.account = accountAt(text, sp, at, b, bo);
-    f.sessionId = clip(spanText(text, sp, at, SESSION));
+    // From the framer's index (never written again) the event reads SessionID and Response itself when asked.
+    let lazy = sp !== SPANS;
+    f.sessionId = lazy ? '' : clip(spanText(text, sp, at, SESSION));
     // The common IPv4 form is parsed in place from the chunk's bytes; anything else from its text.
     const rs = sp[at + REMOTE]!;
     const remoteEp = rs < 0 || b === null ? undefined : parseIpv4AddressAt(b, bo + rs, bo + sp[at + REMOTE + 1]!, text, bo);
     f.remote = remoteEp === undefined ? spanText(text, sp, at, REMOTE) : '';
     const vs = sp[at + SEVERITY]!;
     f.severity = vs < 0 ? '' : (constantAt(SEVERITIES, text, vs, sp[at + SEVERITY + 1]!, b, bo) ?? spanText(text, sp, at, SEVERITY));
-    f.response = clip(spanText(text, sp, at, RESPONSE));
+    f.response = lazy ? '' : clip(spanText(text, sp, at, RESPONSE));
     // LocalAddress is nearly always the text seen last: compared in place, parsed once.
     let localEp: Endpoint | null = null;
     const ls = sp[at + LOCAL]!;
@@ -155,8 +157,13 @@ export class Normalizer {
       // The address is the text after `IPV4/<transport>/` in RemoteAddress.
       const ipAt = bo + rs + 6 + remoteEp.transport.length;
       f.key = attemptKeyAt(type, f.service, b, ipAt, remoteEp.ip.length, bo + s0, capped(sp, at, SESSION), bo + a0, capped(sp, at, ACCOUNT), bo + r0, capped(sp, at, RESPONSE));
+    } else if (lazy && FAILURE_TYPES.has(type)) {
+      // The attempt key from the strings needs both now.
+      f.sessionId = clip(spanText(text, sp, at, SESSION));
+      f.response = clip(spanText(text, sp, at, RESPONSE));
+      lazy = false;
     }
-    return this.security(type, f, localEp, text, remoteEp, from, to);
+    return this.security(type, f, localEp, text, remoteEp, from, to, lazy ? sp : undefined, at);
   }
 
   /** The Endpoint of a LocalAddress (memoised: nearly always the same few strings; Endpoints are immutable). */
@@ -170,7 +177,7 @@ export class Normalizer {
     return this.lastLocalEp;
   }
 
-  private security(type: SecurityEventType, f: SecurityFields, localEp: Endpoint | null, extra: string | Record<string, string> | undefined, parsed?: Endpoint, from = 0, to = 0): SecurityEvent | null {
+  private security(type: SecurityEventType, f: SecurityFields, localEp: Endpoint | null, extra: string | Record<string, string> | undefined, parsed?: Endpoint, from = 0, to = 0, spans?: Int32Array, at = 0): SecurityEvent | null {
     const { tv, service, account, sessionId, remote, severity, response } = f;
     const remoteEp = parsed ?? parseAmiAddress(remote);
     if (!remoteEp) {
@@ -186,7 +193,7 @@ export class Normalizer {
       else this.counters.retransmits++;
     }
     this.counters.security++;
-    return new SecurityEventRecord(type, time, service, account, sessionId, remoteEp, localEp, severity, attempt, extra, response, from, to);
+    return new SecurityEventRecord(type, time, service, account, spans === undefined ? sessionId : undefined, remoteEp, localEp, severity, attempt, extra, response, from, to, spans, at);
   }
 
   private call(type: CallEventType, frame: AmiFrame): CallEvent | null {

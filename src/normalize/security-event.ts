@@ -1,6 +1,6 @@
 import type { Endpoint, SecurityEvent, SecurityEventType } from '../domain/types.ts';
 import { forEachHeader, knownKey } from '../sources/ami/framer.ts';
-import { OTHER, fieldOf, walkFrame } from '../sources/ami/header-index.ts';
+import { OTHER, RESPONSE, SESSION, fieldOf, walkFrame } from '../sources/ami/header-index.ts';
 
 /** Header values longer than this are attacker padding: cut, never stored whole. */
 export const MAX_FIELD = 256;
@@ -10,7 +10,8 @@ const EMPTY: Readonly<Record<string, string>> = Object.freeze({});
 
 /**
  * A security event. `extra` (the headers no detector reads) is built from the
- * frame text only when asked for: most events never need it.
+ * frame text only when asked for, and so are SessionID and Response when the
+ * framer's index says where they are: most events never need them.
  */
 export class SecurityEventRecord implements SecurityEvent {
   readonly kind = 'security' as const;
@@ -19,13 +20,19 @@ export class SecurityEventRecord implements SecurityEvent {
   #from = 0;
   #to = 0;
   #extra: Readonly<Record<string, string>> | undefined;
+  #sessionId: string;
+  #response = '';
+  /** The framer's index of the frame (never written again), while SessionID and Response are still unread. */
+  #spans: Int32Array | undefined = undefined;
+  #at = 0;
 
   constructor(
     readonly type: SecurityEventType,
     readonly time: number,
     readonly service: string,
     readonly account: string,
-    readonly sessionId: string,
+    /** undefined: read from `spans` at `at` when asked for, as Response is. */
+    sessionId: string | undefined,
     readonly remote: Endpoint,
     local: Endpoint | null,
     readonly severity: string,
@@ -40,20 +47,40 @@ export class SecurityEventRecord implements SecurityEvent {
     response = '',
     from = 0,
     to = typeof extra === 'string' ? extra.length : 0,
+    spans?: Int32Array,
+    at = 0,
   ) {
     if (local) this.local = local;
+    this.#sessionId = sessionId ?? '';
     if (typeof extra === 'string') {
       this.#text = extra;
       this.#from = from;
       this.#to = to;
       this.#response = response;
+      if (sessionId === undefined && spans !== undefined) {
+        this.#spans = spans;
+        this.#at = at;
+      }
     } else this.#extra = withResponse(extra, response);
   }
 
-  #response = '';
+  get sessionId(): string {
+    if (this.#spans !== undefined) this.readSpans();
+    return this.#sessionId;
+  }
+
+  /** SessionID and Response from the frame text, as the normalizer would have sliced them. */
+  private readSpans(): void {
+    const text = this.#text!;
+    const sp = this.#spans!;
+    this.#sessionId = clip(spanText(text, sp, this.#at, SESSION));
+    this.#response = clip(spanText(text, sp, this.#at, RESPONSE));
+    this.#spans = undefined;
+  }
 
   get extra(): Readonly<Record<string, string>> {
     if (this.#extra === undefined) {
+      if (this.#spans !== undefined) this.readSpans();
       this.#extra = extraFromText(this.#text!, this.#from, this.#to, this.#response);
       this.#text = undefined;
     }

@@ -109,6 +109,20 @@ describe('Normalizer', () => {
     // Port and transport are not part of an attempt: a source retrying over another is a retransmit.
     assert.deepEqual(frames.map((f) => (n.normalize(f) as SecurityEvent).attempt), [true, true, false, false, false, true, true]);
   });
+  it('read from the framer index, SessionID and Response come from the chunk when asked, after later frames too', () => {
+    const text = (i: number, extra = '') =>
+      `Event: ${i % 2 ? 'ChallengeSent' : 'InvalidPassword'}\r\nEventTV: 2026-11-22T11:17:57.316+0000\r\nService: PJSIP\r\nAccountID: 100${i}\r\nSessionID: call-${i}-${'x'.repeat(20)}\r\nRemoteAddress: IPV4/UDP/198.18.0.${i}/5060\r\n${extra}Response: digest-${i}\r\n\r\n`;
+    // The third frame is an IPv6 source: its attempt key comes from the strings, read at once.
+    const chunk = text(0) + text(1, 'Challenge: c1\r\n') + text(2).replace('IPV4/UDP/198.18.0.2', 'IPV6/UDP/fd00::2');
+    const n = new Normalizer();
+    const evs = new AmiFramer({ expectGreeting: false }).push(Buffer.from(chunk, 'latin1')).map((f) => n.normalize(f) as SecurityEvent);
+    // More frames through the framer and the normalizer before the first events are read.
+    for (const f of new AmiFramer({ expectGreeting: false }).push(Buffer.from(text(3) + text(4), 'latin1'))) n.normalize(f);
+    assert.deepEqual(evs.map((e) => e.sessionId), [0, 1, 2].map((i) => `call-${i}-${'x'.repeat(20)}`));
+    assert.deepEqual(evs.map((e) => e.extra), [{ Response: 'digest-0' }, { Challenge: 'c1', Response: 'digest-1' }, { Response: 'digest-2' }]);
+    // Read again after extra: the same value.
+    assert.equal(evs[1]!.sessionId, `call-1-${'x'.repeat(20)}`);
+  });
   it('gives an event without EventTV the time of the latest one seen', () => {
     const n = new Normalizer();
     n.normalize(crf('c1', 'x', '2026-11-22T11:17:53.844+0000'));
