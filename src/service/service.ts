@@ -19,7 +19,7 @@ import { StateLock } from '../store/lock.ts';
 import { BanJournal, decisionOf, targetKeyOf, wholeDecision } from '../store/journal.ts';
 import { reconcileOnStart } from '../store/reconcile.ts';
 import { ControlServer } from '../control/server.ts';
-import { discoverTrunks } from '../trust/discover-trunks.ts';
+import { discoverTrunks, keepTrusted } from '../trust/discover-trunks.ts';
 import { logDecision } from './decision-log.ts';
 import { buildEnforcement, type Enforcement } from './responders.ts';
 import { attachTollFraudGuard, type TollFraudGuard } from '../calls/guard.ts';
@@ -185,10 +185,12 @@ export class Service {
     await this.rebuildCalls();
     if (this.config.trunks.discover) {
       try {
-        const { entries, problems } = await discoverTrunks((f) => this.ami.action(f));
+        const { entries: found, problems } = await discoverTrunks((f) => this.ami.action(f));
+        // Never fewer than before: after an Asterisk restart the first answer may not list them yet.
+        const entries = keepTrusted(this.discovered, found);
         this.trust(entries);
         await this.applyBlacklist();
-        this.log.info({ component: 'trust', trunks: entries.map((e) => `${e.cidr} (${e.why})`) }, `${entries.length} trunk address(es) will never be banned`);
+        this.log.info({ component: 'trust', trunks: entries.map((e) => `${e.cidr} (${e.why})`), found: found.length }, `${entries.length} trunk address(es) will never be banned`);
         for (const p of problems) this.log.warn({ component: 'trust' }, escapeText(p, 200));
       } catch (err) {
         this.log.warn({ component: 'trust', error: (err as Error).message }, 'trunk discovery failed; only configured trunks are protected');

@@ -110,3 +110,15 @@ export async function discoverTrunks(action: ListAction, opts: { maxEndpoints?: 
   }
   return { entries, problems };
 }
+
+/**
+ * The trunks to trust after a discovery: those found now, and those found
+ * before. A restarted Asterisk answers AMI before PJSIP has loaded its
+ * endpoints, so a discovery on reconnect can come back empty; a trunk that
+ * dropped out of it would lose its protection while an attacker spoofs it.
+ * A trunk removed from Asterisk stays trusted until sipwarden restarts.
+ */
+export function keepTrusted(before: readonly TrustedEntry[], found: readonly TrustedEntry[]): TrustedEntry[] {
+  const seen = new Set(found.map((e) => e.cidr));
+  return [...found, ...before.filter((e) => !seen.has(e.cidr))];
+}

@@ -39,7 +39,7 @@ net.createServer((s) => {
     let i = 256;
     const t = setInterval(() => {
       let text = '';
-      for (let k = 0; k < 10 && i < 256 + sources; k++, i++)
+      for (let k = 0; k < 2 && i < 256 + sources; k++, i++)
         for (let n = 0; n < 5; n++)
           text += 'Event: ChallengeResponseFailed\\r\\nPrivilege: security,all\\r\\nEventTV: ' + tv() + '\\r\\nSeverity: Error\\r\\nService: PJSIP\\r\\nAccountID: 1001\\r\\nSessionID: ' + i + '-' + n + '\\r\\nLocalAddress: IPV4/UDP/198.18.0.1/5060\\r\\nRemoteAddress: IPV4/UDP/' + ip(i) + '/5060\\r\\nResponse: ' + (i * 8 + n).toString(16).padStart(32, '0') + '\\r\\n\\r\\n';
       if (text) s.write(text);

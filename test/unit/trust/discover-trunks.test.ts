@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { discoverTrunks, parseIdentifyMatch, sipUriHost } from '../../../src/trust/discover-trunks.ts';
+import { discoverTrunks, keepTrusted, parseIdentifyMatch, sipUriHost } from '../../../src/trust/discover-trunks.ts';
 import { fixtureFrames } from '../../helpers/fixtures.ts';
 import { header } from '../../../src/sources/ami/framer.ts';
 import type { AmiFrame } from '../../../src/domain/types.ts';
@@ -46,5 +46,22 @@ describe('trunk discovery', () => {
     assert.deepEqual(entries.map((e) => e.cidr), ['198.18.3.3/32', 'fd00:5157::33/128']);
     assert.equal(problems.length, 1);
     assert.match(problems[0]!, /gone\.example/);
+  });
+  it('a discovery after a reconnect never drops a trunk found before (a restarted Asterisk may list none yet)', async () => {
+    const real = async (f: Record<string, string>) => {
+      if (f.Action === 'PJSIPShowEndpoints') return recorded('pjsip-show-endpoints.ami');
+      if (f.Action === 'PJSIPShowEndpoint') return f.Endpoint === 'provider' ? recorded('pjsip-show-endpoint-provider.ami') : { ok: true, events: [] };
+      return recorded('pjsip-show-registrations-outbound.ami');
+    };
+    const booting = async () => ({ ok: true, events: [] as AmiFrame[] });
+    const first = keepTrusted([], (await discoverTrunks(real)).entries);
+    assert.ok(first.some((e) => e.cidr === '198.18.0.50/32'), JSON.stringify(first));
+    // Asterisk restarted: AMI is up, PJSIP has no endpoints loaded yet.
+    const afterRestart = keepTrusted(first, (await discoverTrunks(booting)).entries);
+    assert.deepEqual(afterRestart, first);
+    // A trunk found later is added; the earlier ones stay, with the reason found now.
+    const later = keepTrusted(afterRestart, [{ cidr: '198.18.7.7/32', why: 'trunk itsp' }, { cidr: '198.18.0.50/32', why: 'trunk provider (again)' }]);
+    assert.deepEqual(later.map((e) => e.cidr).sort(), [...new Set([...first.map((e) => e.cidr), '198.18.7.7/32'])].sort());
+    assert.equal(later.find((e) => e.cidr === '198.18.0.50/32')!.why, 'trunk provider (again)');
   });
 });
