@@ -129,16 +129,12 @@ export class Normalizer {
     const ss = sp[at + SERVICE]!;
     f.service = ss < 0 ? '' : (constantAt(SERVICE_NAMES, text, ss, sp[at + SERVICE + 1]!, b, bo) ?? detach(clip(spanText(text, sp, at, SERVICE))));
     f.account = accountAt(text, sp, at, b, bo);
-    // From the framer's index (never written again) the event reads SessionID and Response itself when asked.
-    let lazy = sp !== SPANS;
-    f.sessionId = lazy ? '' : clip(spanText(text, sp, at, SESSION));
     // The common IPv4 form is parsed in place from the chunk's bytes; anything else from its text.
     const rs = sp[at + REMOTE]!;
     const remoteEp = rs < 0 || b === null ? undefined : parseIpv4AddressAt(b, bo + rs, bo + sp[at + REMOTE + 1]!, text, bo);
     f.remote = remoteEp === undefined ? spanText(text, sp, at, REMOTE) : '';
     const vs = sp[at + SEVERITY]!;
     f.severity = vs < 0 ? '' : (constantAt(SEVERITIES, text, vs, sp[at + SEVERITY + 1]!, b, bo) ?? spanText(text, sp, at, SEVERITY));
-    f.response = lazy ? '' : clip(spanText(text, sp, at, RESPONSE));
     // LocalAddress is nearly always the text seen last: compared in place, parsed once.
     let localEp: Endpoint | null = null;
     const ls = sp[at + LOCAL]!;
@@ -157,12 +153,12 @@ export class Normalizer {
       // The address is the text after `IPV4/<transport>/` in RemoteAddress.
       const ipAt = bo + rs + 6 + remoteEp.transport.length;
       f.key = attemptKeyAt(type, f.service, b, ipAt, remoteEp.ip.length, bo + s0, capped(sp, at, SESSION), bo + a0, capped(sp, at, ACCOUNT), bo + r0, capped(sp, at, RESPONSE));
-    } else if (lazy && FAILURE_TYPES.has(type)) {
-      // The attempt key from the strings needs both now.
-      f.sessionId = clip(spanText(text, sp, at, SESSION));
-      f.response = clip(spanText(text, sp, at, RESPONSE));
-      lazy = false;
     }
+    // From the framer's index (never written again) the event reads SessionID and Response itself
+    // when asked; an attempt key made from the strings needs them now.
+    const lazy = sp !== SPANS && (f.key !== undefined || !FAILURE_TYPES.has(type));
+    f.sessionId = lazy ? '' : clip(spanText(text, sp, at, SESSION));
+    f.response = lazy ? '' : clip(spanText(text, sp, at, RESPONSE));
     return this.security(type, f, localEp, text, remoteEp, from, to, lazy ? sp : undefined, at);
   }
 
