@@ -5,7 +5,7 @@
 //   3. reaction: event into the AMI socket -> address in the kernel set (unshare -n);
 //   4. guesses before ban: real Asterisk + svcrack, sipwarden vs fail2ban (the lab).
 // Options (env): BENCH_EVENTS (1000000), BENCH_BOTNET (100000), BENCH_MEMORY_SOURCES
-// (1000000), BENCH_BANS (1000), BENCH_RUNS (3: throughput rounds, each contender once a round; medians are
+// (1000000), BENCH_BANS (1000), BENCH_RUNS (5: throughput rounds, each contender once a round; medians are
 // printed), BENCH_ONLY=throughput,memory,reaction,guesses.
 // Parts that need root (3, 4) say why they are skipped.
 import { spawnSync } from 'node:child_process';
@@ -22,7 +22,7 @@ const EVENTS = Number(env['BENCH_EVENTS'] ?? 1_000_000);
 const BOTNET = Number(env['BENCH_BOTNET'] ?? 100_000);
 const MEM_SOURCES = Number(env['BENCH_MEMORY_SOURCES'] ?? 1_000_000);
 const BANS = Number(env['BENCH_BANS'] ?? 1000);
-const RUNS = Math.max(1, Number(env['BENCH_RUNS'] ?? 3));
+const RUNS = Math.max(1, Number(env['BENCH_RUNS'] ?? 5));
 /** The run of median time. */
 const median = <T extends { ms: number }>(runs: T[]): T => [...runs].sort((a, b) => a.ms - b.ms)[runs.length >> 1]!;
 /** The median of some numbers (the upper one of an even count, as median() takes). */
