@@ -9,36 +9,26 @@
 // printed), BENCH_ONLY=throughput,memory,reaction,guesses.
 // Parts that need root (3, 4) say why they are skipped.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { botnetWorkload, chunks } from './lib/workload.ts';
-import { runAsteriskManager, runFail2banRegex, runSipwarden, type SipwardenRun } from './throughput/throughput.ts';
+import { ROW_TAG, k, ok, type Row } from './lib/report.ts';
 import { V8_COMPILER_OPTIONS, applyCompilerOptions, withRuntimeOptions } from '../src/ops/runtime.ts';
 
 const env = process.env;
-const EVENTS = Number(env['BENCH_EVENTS'] ?? 1_000_000);
-const BOTNET = Number(env['BENCH_BOTNET'] ?? 100_000);
 const MEM_SOURCES = Number(env['BENCH_MEMORY_SOURCES'] ?? 1_000_000);
 const BANS = Number(env['BENCH_BANS'] ?? 1000);
-const RUNS = Math.max(1, Number(env['BENCH_RUNS'] ?? 5));
-/** The run of median time. */
-const median = <T extends { ms: number }>(runs: T[]): T => [...runs].sort((a, b) => a.ms - b.ms)[runs.length >> 1]!;
-/** The median of some numbers (the upper one of an even count, as median() takes). */
-const medianOf = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const only = new Set((env['BENCH_ONLY'] ?? 'throughput,memory,reaction,guesses').split(','));
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
-const rows: Array<[string, string, string, string]> = [];
+const rows: Row[] = [];
 const row = (bench: string, what: string, value: string, target = '') => {
   rows.push([bench, what, value, target]);
   console.error(`  ${bench}: ${what} = ${value}`);
 };
-const k = (n: number) => Math.round(n).toLocaleString('en-US');
-const ok = (pass: boolean) => (pass ? 'met' : 'NOT met');
 
 // Every node process of the bench runs with the service's V8 options (src/ops/runtime.ts): this
-// one (throughput, both JS contenders alike) re-executes itself with them, the children inherit them.
+// one re-executes itself with them, the children (throughput: both JS contenders alike) inherit them.
 const nodeOptions = withRuntimeOptions(env['NODE_OPTIONS']);
 if (env['NODE_OPTIONS'] !== nodeOptions) {
   const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...env, NODE_OPTIONS: nodeOptions } });
@@ -51,86 +41,45 @@ applyCompilerOptions();
 console.error(`sipwarden bench: node ${process.version} (NODE_OPTIONS=${nodeOptions}), ${cpus()[0]?.model ?? '?'} x${cpus().length}`);
 row('runtime', 'node and V8 options (every node process of the bench)', `${process.version}, NODE_OPTIONS=${nodeOptions}, ${V8_COMPILER_OPTIONS.join(' ')}, ${cpus()[0]?.model ?? '?'} x${cpus().length}`);
 
-if (only.has('throughput')) {
-  for (const active of [1000, 0]) {
-    console.error(`throughput: building ${k(EVENTS)} events, botnet ${k(BOTNET)} sources (${active ? `${active} active at a time` : 'uniformly random source per event'})...`);
-    const w = botnetWorkload({ events: EVENTS, botnet: BOTNET, phones: 200, legitShare: 0.1, rate: 10_000, active }, active !== 0);
-    const cs = chunks(w.ami);
-    runSipwarden(chunks(w.ami.subarray(0, Math.min(w.ami.length, 20 << 20)))); // warm-up (JIT), 20 MB
-    const tag = active ? `waves of ${active}` : 'uniform random';
-    row('throughput', `workload (${tag})`, `${k(w.events)} events (${k(w.failures)} failures), ${(w.ami.length / 1048576).toFixed(0)} MB AMI`);
-    // RUNS rounds (each run a fresh pipeline or process). With the peers, a round runs
-    // sipwarden, asterisk-manager and fail2ban-regex back to back, and each ratio is the
-    // median of the rounds' own ratios: this VM's speed drifts by tens of per cent over
-    // minutes, and runs minutes apart would compare the drift, not the code.
-    const logFile = active ? writeLog(w.log!) : undefined;
-    const sw: SipwardenRun[] = [];
-    const am: Array<{ ms: number; events: number }> = [];
-    const f2b: Array<{ ms: number; lines: number; matched: number; version: string }> = [];
-    let f2bError = '';
-    try {
-      for (let i = 0; i < RUNS; i++) {
-        sw.push(runSipwarden(cs));
-        if (!active) continue;
-        am.push(await runAsteriskManager(cs));
-        if (f2bError !== '') continue;
-        console.error(`throughput: round ${i + 1}/${RUNS}: fail2ban-regex on ${k(w.events)} security.log lines (takes a while)...`);
-        const f = runFail2banRegex(logFile!);
-        if ('error' in f) f2bError = f.error;
-        else f2b.push(f);
-      }
-    } finally {
-      if (logFile !== undefined) rmSync(dirname(logFile), { recursive: true, force: true });
-    }
-    const swRates = sw.map((r) => (r.security / r.ms) * 1000);
-    const s = median(sw);
-    const swRate = medianOf(swRates);
-    row('throughput', `sipwarden bytes->decisions (${tag})`, `${k(swRate)} events/s (median of ${RUNS} runs: ${swRates.map(k).join(', ')}; ${k(s.attempts)} attempts, ${k(s.decisions)} decisions)`, `>= 300,000/s: ${ok(swRate >= 300_000)}`);
-    row('throughput', `sipwarden framer alone (${tag})`, `${k((s.frames / s.framerOnlyMs) * 1000)} frames/s`);
-    if (!active) continue;
-    const amRates = am.map((r) => (r.events / r.ms) * 1000);
-    const amRatios = amRates.map((r, i) => swRates[i]! / r);
-    row('throughput', 'asterisk-manager 0.2.0 parser alone', `${k(medianOf(amRates))} events/s (median of ${RUNS} runs: ${amRates.map(k).join(', ')}; ${k(am[0]!.events)} events)`);
-    row('throughput', 'ratio sipwarden (whole path) / asterisk-manager (parser)', `${medianOf(amRatios).toFixed(2)}x (median of the rounds: ${amRatios.map((r) => r.toFixed(2)).join(', ')})`, `>= 3x: ${ok(medianOf(amRatios) >= 3)}`);
-    row('throughput', 'ratio sipwarden framer / asterisk-manager parser', `${((s.frames / s.framerOnlyMs) * 1000 / medianOf(amRates)).toFixed(2)}x`);
-    if (f2bError !== '') row('throughput', 'fail2ban-regex', `failed: ${f2bError}`);
-    else {
-      const fRates = f2b.map((f) => (f.lines / f.ms) * 1000);
-      const fRatios = fRates.map((r, i) => swRates[i]! / r);
-      const f = f2b[0]!;
-      row('throughput', `fail2ban-regex (${f.version}, stock asterisk filter)`, `${k(medianOf(fRates))} lines/s (median of ${RUNS} runs: ${fRates.map(k).join(', ')}; ${k(f.matched)} of ${k(f.lines)} matched; ${k(w.failures)} failures in the data)`);
-      row('throughput', 'ratio sipwarden / fail2ban-regex', `${medianOf(fRatios).toFixed(1)}x (median of the rounds: ${fRatios.map((r) => r.toFixed(1)).join(', ')})`, `>= 10x: ${ok(medianOf(fRatios) >= 10)}`);
-    }
-  }
-}
-
-/** The security.log of the workload in a fresh temporary directory, for fail2ban-regex. */
-function writeLog(log: Buffer): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'sw-bench-')), 'security.log');
-  writeFileSync(file, log);
-  return file;
-}
-
-/** The memory child compiled with tsc into .bench-build/ (gitignored), or run with tsx if that fails. */
-function compiledMemoryChild(): { args: string[]; what: string } {
+/**
+ * A bench child compiled with tsc into .bench-build/ (gitignored), as the service runs
+ * from dist/ (tsx's loader costs the throughput a few per cent and the memory ~35 MB of
+ * RSS), or run with tsx if the build fails. Built once per bench run.
+ */
+let built: string | undefined;
+function compiledChild(name: string): { args: string[]; what: string } {
   const root = here('..');
   const out = join(root, '.bench-build');
-  const tsc = join(root, 'node_modules', '.bin', 'tsc');
-  const b = spawnSync(tsc, ['-p', join(root, 'tsconfig.json'), '--outDir', out, '--noEmit', 'false'], { encoding: 'utf8' });
-  if (b.status !== 0) return { args: ['--import', 'tsx', here('./memory/memory.child.ts')], what: `tsx (tsc build failed: ${(b.stdout + b.stderr).slice(0, 200)})` };
-  // The build resolves the example config and the captures relative to itself.
-  for (const [link, target] of [['config', '../config'], ['test/fixtures', '../../test/fixtures']] as const) {
-    const at = join(out, link);
-    mkdirSync(dirname(at), { recursive: true });
-    if (!existsSync(at)) symlinkSync(target, at);
+  if (built === undefined) {
+    const tsc = join(root, 'node_modules', '.bin', 'tsc');
+    const b = spawnSync(tsc, ['-p', join(root, 'tsconfig.json'), '--outDir', out, '--noEmit', 'false'], { encoding: 'utf8' });
+    built = b.status === 0 ? '' : (b.stdout + b.stderr).slice(0, 200);
+    // The build resolves the example config and the captures relative to itself.
+    if (built === '') {
+      for (const [link, target] of [['config', '../config'], ['test/fixtures', '../../test/fixtures']] as const) {
+        const at = join(out, link);
+        mkdirSync(dirname(at), { recursive: true });
+        if (!existsSync(at)) symlinkSync(target, at);
+      }
+    }
   }
-  return { args: [join(out, 'bench', 'memory', 'memory.child.js')], what: 'tsc build (.bench-build/), as deployed' };
+  if (built !== '') return { args: ['--import', 'tsx', here(`./${name}.ts`)], what: `tsx (tsc build failed: ${built})` };
+  return { args: [join(out, 'bench', `${name}.js`)], what: 'tsc build (.bench-build/), as deployed' };
+}
+
+if (only.has('throughput')) {
+  // Its own process, from the tsc build: the code the service runs (see compiledChild).
+  const child = compiledChild('throughput/throughput.child');
+  row('throughput', 'code measured', child.what);
+  const r = spawnSync(process.execPath, child.args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 16 << 20 });
+  const got = r.stdout.split('\n').filter((l) => l.startsWith(ROW_TAG)).map((l) => JSON.parse(l.slice(ROW_TAG.length)) as Row);
+  rows.push(...got);
+  if (r.status !== 0) row('throughput', 'failed', `exit ${r.status ?? r.signal}${got.length ? ` after ${got.length} rows` : ''}`);
 }
 
 if (only.has('memory')) {
   console.error(`memory: ${k(MEM_SOURCES)} spoofed sources in a child process...`);
-  // Measured on the tsc build, as the service runs from dist/ (tsx's loader alone adds ~35 MB of RSS).
-  const child = compiledMemoryChild();
+  const child = compiledChild('memory/memory.child');
   const r = spawnSync(process.execPath, ['--expose-gc', ...child.args, String(MEM_SOURCES)], { encoding: 'utf8', maxBuffer: 1 << 20 });
   row('memory', 'code measured', child.what);
   const line = r.stdout.trim().split('\n').pop() ?? '';
