@@ -4,7 +4,8 @@ import type { Alert, SecurityEvent } from '../domain/types.ts';
 import type { DetectionRule } from './rule.ts';
 import { groupId, keyOfRule, type KeyOf } from './group-key.ts';
 import { KeyTable } from './key-table.ts';
-import { RuleColumns, columnsOf } from './rule-columns.ts';
+import { ATTEMPTS, EVENTS, FIRST, LAST, QUIET_UNTIL, RuleColumns, columnsOf } from './rule-columns.ts';
+import { RECORD } from './stamp-rings.ts';
 import { countThreshold } from './kinds/threshold.ts';
 import { countDistinct } from './kinds/distinct.ts';
 import { isoTime } from '../domain/iso-time.ts';
@@ -86,19 +87,23 @@ class RuleRunner {
     const c = this.cols;
     const now = ev.time;
     if (slot >= c.capacity) c.reach(slot);
-    if (c.events[slot] === 0 || c.last[slot]! < now - this.windowMs) c.start(slot, now);
-    c.events[slot]!++;
-    if (ev.attempt) c.attempts[slot]!++;
-    c.last[slot] = now;
+    // The records stay where they are until the next reach (start and the kinds do not resize).
+    const ints = c.ints;
+    const times = c.times;
+    const r = slot * RECORD;
+    if (ints[r + EVENTS] === 0 || times[r + LAST]! < now - this.windowMs) c.start(slot, now);
+    ints[r + EVENTS]!++;
+    if (ev.attempt) ints[r + ATTEMPTS]!++;
+    times[r + LAST] = now;
     c.accounts.add(slot, ev.account);
     if (this.trackIps) c.ips.add(slot, ev.remote.ip);
     // Already fired for this key: the decision is made, counting again would only cost.
-    if (now < c.quietUntil[slot]!) return undefined;
+    if (now < times[r + QUIET_UNTIL]!) return undefined;
     const count = this.kind(rule, c, slot, ev);
     if (count < rule.threshold) return undefined;
     const alert = alertOf(rule, this.group.keyText(ev), c, slot, count, ev);
     // Fired: start over, and stay quiet for one window (the policy owns the ban length).
-    c.quietUntil[slot] = now + rule.windowMs;
+    times[r + QUIET_UNTIL] = now + rule.windowMs;
     c.forgetCounted(slot);
     return alert;
   }
@@ -128,9 +133,8 @@ class Group {
   readonly runners: RuleRunner[] = [];
   private lastSweep = 0;
   sweepMs = Infinity;
-  // The key and slot of the event being handled: its rules look it up once.
+  // The slot of the event being handled: its rules look it up once.
   seq = 0;
-  key = '';
   slot = -1;
   error: unknown = undefined;
   /** Keys with a ban in force, when the engine is told of bans and a rule here bans its key. */
@@ -145,7 +149,7 @@ class Group {
   }
 
   /**
-   * Finds (or makes) the event's key: sets `key` and `slot`. At the cap a
+   * Finds (or makes) the event's key: sets `slot`. At the cap a
    * tenth of the keys are evicted first (KeyTable.evict).
    */
   locate(ev: SecurityEvent): void {
@@ -165,12 +169,15 @@ class Group {
       table.touch(slot);
     }
     this.slot = slot;
-    this.key = table.key(slot);
   }
 
-  /** The key of the event being handled as text: kept in the table, or made from the event. */
+  /**
+   * The key of the event being handled as text: kept in the table (read only
+   * for an alert: one cache miss less an event under a flood), or made from
+   * the event (a 128-bit key keeps none; a slot released meanwhile, none either).
+   */
   keyText(ev: SecurityEvent): string {
-    return this.key !== '' ? this.key : this.keyOf.key(ev);
+    return this.table.key(this.slot) || this.keyOf.key(ev);
   }
 
   sweep(now: number): void {
@@ -333,6 +340,7 @@ export function createDetector(rule: DetectionRule, opts: DetectorOptions = {}):
 }
 
 function alertOf(rule: DetectionRule, key: string, c: RuleColumns, slot: number, count: number, ev: SecurityEvent): Alert {
+  const r = slot * RECORD;
   const what = rule.kind === 'distinct' ? `${count} distinct ${rule.distinct === 'ip' ? 'source IPs' : 'accounts'}` : `${count} ${rule.count === 'events' ? 'requests' : 'failed attempts'}`;
   return {
     rule: rule.id,
@@ -343,10 +351,10 @@ function alertOf(rule: DetectionRule, key: string, c: RuleColumns, slot: number,
     time: ev.time,
     reason: `${what} from ${rule.groupBy} ${key} within ${Math.round(rule.windowMs / 1000)}s (threshold ${rule.threshold})`,
     evidence: {
-      attempts: c.attempts[slot]!,
-      events: c.events[slot]!,
-      first: isoTime(c.first[slot]!),
-      last: isoTime(c.last[slot]!),
+      attempts: c.ints[r + ATTEMPTS]!,
+      events: c.ints[r + EVENTS]!,
+      first: isoTime(c.times[r + FIRST]!),
+      last: isoTime(c.times[r + LAST]!),
       sampleAccounts: c.accounts.values(slot),
       sampleIps: rule.groupBy === 'ip' ? [key] : c.ips.values(slot),
       service: ev.service,

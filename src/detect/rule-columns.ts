@@ -1,32 +1,46 @@
 import type { SlotColumns } from './key-table.ts';
 import type { DetectionRule } from './rule.ts';
 import { SampleColumn } from './sample-column.ts';
-import { StampRings } from './stamp-rings.ts';
+import { RECORD, StampRings } from './stamp-rings.ts';
 import { filled, grown } from './grown.ts';
 
+// A slot's cells in the records (RECORD of each a slot). The threshold kind's
+// stamp rings keep their count, block and inline stamp in cells 2 and 3.
+/** ints: frames counted for the key; 0 means the rule holds nothing for it. */
+export const EVENTS = 0;
+/** ints: attempts counted. */
+export const ATTEMPTS = 1;
+/** times: the window's first and last event. */
+export const FIRST = 0;
+export const LAST = 1;
+/** times: no new alert for the key before this time (the rule already fired). */
+export const QUIET_UNTIL = 2;
+/** times: the distinct kind's one value's time. */
+export const VALUE_TIME = 3;
+
 /**
- * One rule's per-key state, as columns indexed by the key's slot in its
- * KeyTable. Under a spoofed flood nearly every key sees one event, so the
- * one-item cases (one stamp, one distinct value, one sample) are held inline;
- * more stamps and samples go to pooled blocks (stamp-rings.ts,
- * sample-column.ts), more distinct values to a Map.
+ * One rule's per-key state, indexed by the key's slot in its KeyTable. The
+ * counters and times of a slot sit together, RECORD cells a slot in one
+ * Int32Array and one Float64Array: under a flood over 100k sources the state
+ * is far larger than the caches, and one column per field cost a cache miss
+ * per field and event (twice the time of the records, measured). Nearly every
+ * key of a spoofed flood sees one event, so the one-item cases (one stamp,
+ * one distinct value, one sample) are held inline; more stamps and samples go
+ * to pooled blocks (stamp-rings.ts, sample-column.ts), more distinct values to
+ * a Map.
  */
 export class RuleColumns implements SlotColumns {
-  /** Frames counted for the key; 0 means the rule holds nothing for it. */
-  events = new Int32Array(0);
-  attempts = new Int32Array(0);
-  first = new Float64Array(0);
-  last = new Float64Array(0);
-  /** No new alert for the key before this time: the rule already fired. */
-  quietUntil = new Float64Array(0);
+  /** Per slot: EVENTS, ATTEMPTS, then the stamp rings' cells. */
+  ints = new Int32Array(0);
+  /** Per slot: FIRST, LAST, QUIET_UNTIL, then the inline stamp or VALUE_TIME. */
+  times = new Float64Array(0);
   readonly accounts = new SampleColumn(true);
   /** Only for rules not grouped by IP (an IP key is its own sample). */
   readonly ips = new SampleColumn(false);
   /** threshold kind: the latest stamps of each key. */
-  readonly stamps = new StampRings();
+  readonly stamps = new StampRings(false);
   /** distinct kind: the only value and its time inline, or value -> last time seen. */
   value: Array<string | undefined> = [];
-  valueTime = new Float64Array(0);
   values: Array<Map<string, number> | undefined> = [];
   /**
    * Slots the columns hold. They grow only as far as the rule's own keys
@@ -54,17 +68,14 @@ export class RuleColumns implements SlotColumns {
 
   private resize(capacity: number): void {
     this.capacity = capacity;
-    this.events = grown(this.events, capacity);
-    this.attempts = grown(this.attempts, capacity);
-    this.first = grown(this.first, capacity);
-    this.last = grown(this.last, capacity);
-    this.quietUntil = grown(this.quietUntil, capacity);
+    this.ints = grown(this.ints, capacity * RECORD);
+    this.times = grown(this.times, capacity * RECORD);
     this.accounts.grow(capacity);
     if (this.trackIps) this.ips.grow(capacity);
     if (this.kind === 'threshold') {
+      this.stamps.bind(this.ints, this.times);
       this.stamps.grow(capacity);
     } else {
-      this.valueTime = grown(this.valueTime, capacity);
       filled(this.value, capacity);
       filled(this.values, capacity);
     }
@@ -73,13 +84,10 @@ export class RuleColumns implements SlotColumns {
   reset(capacity: number): void {
     this.tableCapacity = capacity;
     this.capacity = 0;
-    this.events = new Int32Array(0);
-    this.attempts = new Int32Array(0);
-    this.first = new Float64Array(0);
-    this.last = new Float64Array(0);
-    this.quietUntil = new Float64Array(0);
+    this.ints = new Int32Array(0);
+    this.times = new Float64Array(0);
     this.stamps.reset();
-    this.valueTime = new Float64Array(0);
+    this.stamps.bind(this.ints, this.times);
     this.accounts.reset();
     this.ips.reset();
     this.value = [];
@@ -88,7 +96,7 @@ export class RuleColumns implements SlotColumns {
 
   clear(slot: number): void {
     if (slot >= this.capacity) return;
-    this.events[slot] = 0;
+    this.ints[slot * RECORD + EVENTS] = 0;
     this.accounts.clear(slot);
     if (this.trackIps) this.ips.clear(slot);
     this.forgetCounted(slot);
@@ -97,10 +105,11 @@ export class RuleColumns implements SlotColumns {
   /** A fresh window for the slot, starting now. */
   start(slot: number, now: number): void {
     this.clear(slot);
-    this.attempts[slot] = 0;
-    this.first[slot] = now;
-    this.last[slot] = now;
-    this.quietUntil[slot] = 0;
+    const r = slot * RECORD;
+    this.ints[r + ATTEMPTS] = 0;
+    this.times[r + FIRST] = now;
+    this.times[r + LAST] = now;
+    this.times[r + QUIET_UNTIL] = 0;
   }
 
   /** Drops what the kind counted (after an alert: the count starts over). */
@@ -115,12 +124,13 @@ export class RuleColumns implements SlotColumns {
 
   /** Holds the rule anything for the slot? */
   has(slot: number): boolean {
-    return slot < this.capacity && this.events[slot]! > 0;
+    return slot < this.capacity && this.ints[slot * RECORD + EVENTS]! > 0;
   }
 
   /** Does the slot hold live state at `now` for a rule with this window? */
   live(slot: number, now: number, windowMs: number): boolean {
-    return this.has(slot) && (this.last[slot]! >= now - windowMs || this.quietUntil[slot]! > now);
+    const r = slot * RECORD;
+    return this.has(slot) && (this.times[r + LAST]! >= now - windowMs || this.times[r + QUIET_UNTIL]! > now);
   }
 }
 

@@ -6,6 +6,12 @@ const CLASS_BITS = 5;
 const CLASS_MASK = (1 << CLASS_BITS) - 1;
 // Ring sizes are powers of two: a position wraps with a mask, not a division.
 
+/** Cells a slot has in each of the record arrays, and where the rings' cells are in them. */
+export const RECORD = 4;
+const COUNT = 2; // ints: stamps held
+const REF = 3; // ints: (block << CLASS_BITS | class) + 1, 0 for none
+const ONE = 3; // times: the stamp of a slot holding one
+
 /**
  * The latest stamps (event times) of every slot of one threshold rule, oldest
  * first. One stamp is held inline: under a spoofed flood most keys see one
@@ -14,35 +20,48 @@ const CLASS_MASK = (1 << CLASS_BITS) - 1;
  * block goes back to its pool when the slot is down to one stamp or cleared.
  * A number[] per key, pushed on every event, cost a growing copy now and then
  * and garbage all the time.
+ *
+ * The count, the inline stamp and the block reference live in the rule's
+ * per-slot records (rule-columns.ts), next to its other cells: an event then
+ * touches one place in memory per array instead of one per column, which is
+ * what a flood over 100k sources is bound by.
  */
 export class StampRings {
-  /** Stamps held per slot. */
-  count = new Int32Array(0);
-  /** The stamp of a slot holding one. */
-  private one = new Float64Array(0);
-  /** Per slot: (block << CLASS_BITS | class) + 1, 0 for none. */
-  private ref = new Int32Array(0);
-  /** Where the oldest stamp is in the slot's ring. */
+  /** Per slot RECORD cells: the count at COUNT, the block at REF (the rest is the owner's). */
+  private ints = new Int32Array(0);
+  /** Per slot RECORD cells: the inline stamp at ONE. */
+  private times = new Float64Array(0);
+  /** Where the oldest stamp is in the slot's ring (read only for rings). */
   private head = new Int32Array(0);
   private slabs: Float64Array[] = [];
   private made: number[] = [];
   private free: number[][] = [];
 
+  /** `owned`: the rings make their own records (alone, as in tests); else the owner binds its own. */
+  constructor(private readonly owned = true) {}
+
+  /** The records the cells are in (the owner's, after each resize of its own). */
+  bind(ints: Int32Array<ArrayBuffer>, times: Float64Array<ArrayBuffer>): void {
+    this.ints = ints;
+    this.times = times;
+  }
+
   grow(capacity: number): void {
-    this.count = grown(this.count, capacity);
-    this.one = grown(this.one, capacity);
-    this.ref = grown(this.ref, capacity);
+    if (this.owned) this.bind(grown(this.ints, capacity * RECORD), grown(this.times, capacity * RECORD));
     this.head = grown(this.head, capacity);
   }
 
   reset(): void {
-    this.count = new Int32Array(0);
-    this.one = new Float64Array(0);
-    this.ref = new Int32Array(0);
+    if (this.owned) this.bind(new Int32Array(0), new Float64Array(0));
     this.head = new Int32Array(0);
     this.slabs = [];
     this.made = [];
     this.free = [];
+  }
+
+  /** Stamps held for the slot. */
+  countOf(slot: number): number {
+    return this.ints[slot * RECORD + COUNT]!;
   }
 
   /**
@@ -52,26 +71,29 @@ export class StampRings {
    * Returns how many are held.
    */
   add(slot: number, now: number, horizon: number, keep: number): number {
-    let n = this.count[slot]!;
+    const ints = this.ints;
+    const times = this.times;
+    const r = slot * RECORD;
+    let n = ints[r + COUNT]!;
     if (n <= 1) {
-      const held = n === 1 && this.one[slot]! > horizon;
+      const held = n === 1 && times[r + ONE]! > horizon;
       if (held && keep > 1) {
         const ref = this.take(0);
         const base = baseOf(ref);
-        this.slabs[0]![base] = this.one[slot]!;
+        this.slabs[0]![base] = times[r + ONE]!;
         this.slabs[0]![base + 1] = now;
-        this.ref[slot] = ref;
+        ints[r + REF] = ref;
         this.head[slot] = 0;
-        this.count[slot] = 2;
+        ints[r + COUNT] = 2;
         return 2;
       }
       // The latest stamp alone (a held one is older or is all `keep` allows), or none.
       n = held || now > horizon ? 1 : 0;
-      this.one[slot] = now;
-      this.count[slot] = n;
+      times[r + ONE] = now;
+      ints[r + COUNT] = n;
       return n;
     }
-    let ref = this.ref[slot]!;
+    let ref = ints[r + REF]!;
     let cls = classOf(ref);
     let cap = sizeOf(cls);
     let slab = this.slabs[cls]!;
@@ -100,26 +122,27 @@ export class StampRings {
         slab = toSlab;
         base = toBase;
         h = 0;
-        this.ref[slot] = ref;
+        ints[r + REF] = ref;
       }
       slab[base + ((h + n) & (cap - 1))] = now;
       n++;
     }
     if (n <= 1) {
-      if (n === 1) this.one[slot] = slab[base + h]!;
+      if (n === 1) times[r + ONE] = slab[base + h]!;
       this.give(ref);
-      this.ref[slot] = 0;
+      ints[r + REF] = 0;
       this.head[slot] = 0;
     } else this.head[slot] = h;
-    this.count[slot] = n;
+    ints[r + COUNT] = n;
     return n;
   }
 
   /** The slot's stamps, oldest first (a new array). */
   stampsOf(slot: number): number[] {
-    const n = slot < this.count.length ? this.count[slot]! : 0;
-    if (n <= 1) return n === 1 ? [this.one[slot]!] : [];
-    const ref = this.ref[slot]!;
+    const r = slot * RECORD;
+    const n = r < this.ints.length ? this.ints[r + COUNT]! : 0;
+    if (n <= 1) return n === 1 ? [this.times[r + ONE]!] : [];
+    const ref = this.ints[r + REF]!;
     const cap = sizeOf(classOf(ref));
     const slab = this.slabs[classOf(ref)]!;
     const base = baseOf(ref);
@@ -131,12 +154,13 @@ export class StampRings {
 
   /** The slot holds no stamps. */
   clear(slot: number): void {
-    if (slot >= this.count.length) return;
-    this.count[slot] = 0;
-    const ref = this.ref[slot]!;
+    const r = slot * RECORD;
+    if (r >= this.ints.length) return;
+    this.ints[r + COUNT] = 0;
+    const ref = this.ints[r + REF]!;
     if (ref === 0) return;
     this.give(ref);
-    this.ref[slot] = 0;
+    this.ints[r + REF] = 0;
     this.head[slot] = 0;
   }
 

@@ -1,6 +1,7 @@
 import type { SecurityEvent } from '../../domain/types.ts';
 import type { DetectionRule } from '../rule.ts';
-import type { RuleColumns } from '../rule-columns.ts';
+import { VALUE_TIME, type RuleColumns } from '../rule-columns.ts';
+import { RECORD } from '../stamp-rings.ts';
 
 /**
  * Distinct values within the window: accounts per source (extension scan),
@@ -13,17 +14,18 @@ export function countDistinct(rule: DetectionRule, c: RuleColumns, slot: number,
   const horizon = now - rule.windowMs;
   let values = c.values[slot];
   if (values === undefined) {
+    const t = slot * RECORD + VALUE_TIME;
     const only = c.value[slot];
-    if (only === undefined || only === value || c.valueTime[slot]! <= horizon) {
+    if (only === undefined || only === value || c.times[t]! <= horizon) {
       if (now <= horizon) {
         c.value[slot] = undefined;
         return 0;
       }
       c.value[slot] = value;
-      c.valueTime[slot] = now;
+      c.times[t] = now;
       return 1;
     }
-    values = new Map([[only, c.valueTime[slot]!]]);
+    values = new Map([[only, c.times[t]!]]);
     c.values[slot] = values;
     c.value[slot] = undefined;
   }

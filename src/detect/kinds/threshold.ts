@@ -7,6 +7,6 @@ import type { RuleColumns } from '../rule-columns.ts';
  * `threshold` stamps are kept, which is all the decision needs.
  */
 export function countThreshold(rule: DetectionRule, c: RuleColumns, slot: number, ev: SecurityEvent): number {
-  if (rule.count !== 'events' && !ev.attempt) return c.stamps.count[slot]!;
+  if (rule.count !== 'events' && !ev.attempt) return c.stamps.countOf(slot);
   return c.stamps.add(slot, ev.time, ev.time - rule.windowMs, rule.threshold);
 }
