@@ -1,22 +1,9 @@
 import type { SlotColumns } from './key-table.ts';
 import type { DetectionRule } from './rule.ts';
 import { SampleColumn } from './sample-column.ts';
-import { RECORD, StampRings } from './stamp-rings.ts';
+import { StampRings } from './stamp-rings.ts';
+import { ATTEMPTS, EVENTS, FIRST, LAST, QUIET_UNTIL, RECORD } from './slot-record.ts';
 import { filled, grown } from './grown.ts';
-
-// A slot's cells in the records (RECORD of each a slot). The threshold kind's
-// stamp rings keep their count, block and inline stamp in cells 2 and 3.
-/** ints: frames counted for the key; 0 means the rule holds nothing for it. */
-export const EVENTS = 0;
-/** ints: attempts counted. */
-export const ATTEMPTS = 1;
-/** times: the window's first and last event. */
-export const FIRST = 0;
-export const LAST = 1;
-/** times: no new alert for the key before this time (the rule already fired). */
-export const QUIET_UNTIL = 2;
-/** times: the distinct kind's one value's time. */
-export const VALUE_TIME = 3;
 
 /**
  * One rule's per-key state, indexed by the key's slot in its KeyTable. The
@@ -30,9 +17,9 @@ export const VALUE_TIME = 3;
  * a Map.
  */
 export class RuleColumns implements SlotColumns {
-  /** Per slot: EVENTS, ATTEMPTS, then the stamp rings' cells. */
+  /** Per slot RECORD cells (slot-record.ts): EVENTS, ATTEMPTS, then the stamp rings' cells. */
   ints = new Int32Array(0);
-  /** Per slot: FIRST, LAST, QUIET_UNTIL, then the inline stamp or VALUE_TIME. */
+  /** Per slot RECORD cells: FIRST, LAST, QUIET_UNTIL, then the inline stamp or VALUE_TIME. */
   times = new Float64Array(0);
   readonly accounts = new SampleColumn(true);
   /** Only for rules not grouped by IP (an IP key is its own sample). */

@@ -1,4 +1,5 @@
 import { grown } from './grown.ts';
+import { ONE_STAMP, RECORD, STAMP_BLOCK, STAMP_COUNT } from './slot-record.ts';
 
 /** Ring sizes go 8, 16, 32, ...: a class per size, and a pool of blocks per class. */
 const FIRST_CLASS_BITS = 3;
@@ -6,11 +7,6 @@ const CLASS_BITS = 5;
 const CLASS_MASK = (1 << CLASS_BITS) - 1;
 // Ring sizes are powers of two: a position wraps with a mask, not a division.
 
-/** Cells a slot has in each of the record arrays, and where the rings' cells are in them. */
-export const RECORD = 4;
-const COUNT = 2; // ints: stamps held
-const REF = 3; // ints: (block << CLASS_BITS | class) + 1, 0 for none
-const ONE = 3; // times: the stamp of a slot holding one
 
 /**
  * The latest stamps (event times) of every slot of one threshold rule, oldest
@@ -27,9 +23,9 @@ const ONE = 3; // times: the stamp of a slot holding one
  * what a flood over 100k sources is bound by.
  */
 export class StampRings {
-  /** Per slot RECORD cells: the count at COUNT, the block at REF (the rest is the owner's). */
+  /** Per slot RECORD cells: the count at STAMP_COUNT, the block at STAMP_BLOCK (the rest is the owner's). */
   private ints = new Int32Array(0);
-  /** Per slot RECORD cells: the inline stamp at ONE. */
+  /** Per slot RECORD cells: the inline stamp at ONE_STAMP. */
   private times = new Float64Array(0);
   /** Where the oldest stamp is in the slot's ring (read only for rings). */
   private head = new Int32Array(0);
@@ -61,7 +57,7 @@ export class StampRings {
 
   /** Stamps held for the slot. */
   countOf(slot: number): number {
-    return this.ints[slot * RECORD + COUNT]!;
+    return this.ints[slot * RECORD + STAMP_COUNT]!;
   }
 
   /**
@@ -74,26 +70,26 @@ export class StampRings {
     const ints = this.ints;
     const times = this.times;
     const r = slot * RECORD;
-    let n = ints[r + COUNT]!;
+    let n = ints[r + STAMP_COUNT]!;
     if (n <= 1) {
-      const held = n === 1 && times[r + ONE]! > horizon;
+      const held = n === 1 && times[r + ONE_STAMP]! > horizon;
       if (held && keep > 1) {
         const ref = this.take(0);
         const base = baseOf(ref);
-        this.slabs[0]![base] = times[r + ONE]!;
+        this.slabs[0]![base] = times[r + ONE_STAMP]!;
         this.slabs[0]![base + 1] = now;
-        ints[r + REF] = ref;
+        ints[r + STAMP_BLOCK] = ref;
         this.head[slot] = 0;
-        ints[r + COUNT] = 2;
+        ints[r + STAMP_COUNT] = 2;
         return 2;
       }
       // The latest stamp alone (a held one is older or is all `keep` allows), or none.
       n = held || now > horizon ? 1 : 0;
-      times[r + ONE] = now;
-      ints[r + COUNT] = n;
+      times[r + ONE_STAMP] = now;
+      ints[r + STAMP_COUNT] = n;
       return n;
     }
-    let ref = ints[r + REF]!;
+    let ref = ints[r + STAMP_BLOCK]!;
     let cls = classOf(ref);
     let cap = sizeOf(cls);
     let slab = this.slabs[cls]!;
@@ -122,27 +118,27 @@ export class StampRings {
         slab = toSlab;
         base = toBase;
         h = 0;
-        ints[r + REF] = ref;
+        ints[r + STAMP_BLOCK] = ref;
       }
       slab[base + ((h + n) & (cap - 1))] = now;
       n++;
     }
     if (n <= 1) {
-      if (n === 1) times[r + ONE] = slab[base + h]!;
+      if (n === 1) times[r + ONE_STAMP] = slab[base + h]!;
       this.give(ref);
-      ints[r + REF] = 0;
+      ints[r + STAMP_BLOCK] = 0;
       this.head[slot] = 0;
     } else this.head[slot] = h;
-    ints[r + COUNT] = n;
+    ints[r + STAMP_COUNT] = n;
     return n;
   }
 
   /** The slot's stamps, oldest first (a new array). */
   stampsOf(slot: number): number[] {
     const r = slot * RECORD;
-    const n = r < this.ints.length ? this.ints[r + COUNT]! : 0;
-    if (n <= 1) return n === 1 ? [this.times[r + ONE]!] : [];
-    const ref = this.ints[r + REF]!;
+    const n = r < this.ints.length ? this.ints[r + STAMP_COUNT]! : 0;
+    if (n <= 1) return n === 1 ? [this.times[r + ONE_STAMP]!] : [];
+    const ref = this.ints[r + STAMP_BLOCK]!;
     const cap = sizeOf(classOf(ref));
     const slab = this.slabs[classOf(ref)]!;
     const base = baseOf(ref);
@@ -156,11 +152,11 @@ export class StampRings {
   clear(slot: number): void {
     const r = slot * RECORD;
     if (r >= this.ints.length) return;
-    this.ints[r + COUNT] = 0;
-    const ref = this.ints[r + REF]!;
+    this.ints[r + STAMP_COUNT] = 0;
+    const ref = this.ints[r + STAMP_BLOCK]!;
     if (ref === 0) return;
     this.give(ref);
-    this.ints[r + REF] = 0;
+    this.ints[r + STAMP_BLOCK] = 0;
     this.head[slot] = 0;
   }
 

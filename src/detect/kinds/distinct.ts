@@ -1,7 +1,7 @@
 import type { SecurityEvent } from '../../domain/types.ts';
 import type { DetectionRule } from '../rule.ts';
-import { VALUE_TIME, type RuleColumns } from '../rule-columns.ts';
-import { RECORD } from '../stamp-rings.ts';
+import type { RuleColumns } from '../rule-columns.ts';
+import { RECORD, VALUE_TIME } from '../slot-record.ts';
 
 /**
  * Distinct values within the window: accounts per source (extension scan),
