@@ -20,6 +20,10 @@ export const FIRST = 0;
 export const LAST = 1;
 /** No new alert for the key before this time (the rule already fired). */
 export const QUIET_UNTIL = 2;
-/** threshold kind: the stamp of a slot holding one; distinct kind: the one value's time. */
+/**
+ * threshold kind: the stamp of a slot holding one, and the ring's head (where
+ * its oldest stamp is) while the slot has a ring; distinct kind: the one value's time.
+ */
 export const ONE_STAMP = 3;
+export const RING_HEAD = 3;
 export const VALUE_TIME = 3;

@@ -1,5 +1,5 @@
 import { grown } from './grown.ts';
-import { ONE_STAMP, RECORD, STAMP_BLOCK, STAMP_COUNT } from './slot-record.ts';
+import { ONE_STAMP, RECORD, RING_HEAD, STAMP_BLOCK, STAMP_COUNT } from './slot-record.ts';
 
 /** Ring sizes go 8, 16, 32, ...: a class per size, and a pool of blocks per class. */
 const FIRST_CLASS_BITS = 3;
@@ -25,10 +25,12 @@ const CLASS_MASK = (1 << CLASS_BITS) - 1;
 export class StampRings {
   /** Per slot RECORD cells: the count at STAMP_COUNT, the block at STAMP_BLOCK (the rest is the owner's). */
   private ints = new Int32Array(0);
-  /** Per slot RECORD cells: the inline stamp at ONE_STAMP. */
+  /**
+   * Per slot RECORD cells: at ONE_STAMP the inline stamp while the slot holds
+   * one, and where the oldest stamp is in its ring while it has a ring (a
+   * column of its own cost one more cache miss an event under a flood).
+   */
   private times = new Float64Array(0);
-  /** Where the oldest stamp is in the slot's ring (read only for rings). */
-  private head = new Int32Array(0);
   private slabs: Float64Array[] = [];
   private made: number[] = [];
   private free: number[][] = [];
@@ -44,12 +46,10 @@ export class StampRings {
 
   grow(capacity: number): void {
     if (this.owned) this.bind(grown(this.ints, capacity * RECORD), grown(this.times, capacity * RECORD));
-    this.head = grown(this.head, capacity);
   }
 
   reset(): void {
     if (this.owned) this.bind(new Int32Array(0), new Float64Array(0));
-    this.head = new Int32Array(0);
     this.slabs = [];
     this.made = [];
     this.free = [];
@@ -79,7 +79,7 @@ export class StampRings {
         this.slabs[0]![base] = times[r + ONE_STAMP]!;
         this.slabs[0]![base + 1] = now;
         ints[r + STAMP_BLOCK] = ref;
-        this.head[slot] = 0;
+        times[r + RING_HEAD] = 0;
         ints[r + STAMP_COUNT] = 2;
         return 2;
       }
@@ -94,7 +94,7 @@ export class StampRings {
     let cap = sizeOf(cls);
     let slab = this.slabs[cls]!;
     let base = baseOf(ref);
-    let h = this.head[slot]!;
+    let h = times[r + RING_HEAD]!;
     // Only stamps behind live ones are kept past the horizon: drop from the oldest end.
     while (n > 0 && slab[base + h]! <= horizon) {
       if (++h === cap) h = 0;
@@ -127,8 +127,7 @@ export class StampRings {
       if (n === 1) times[r + ONE_STAMP] = slab[base + h]!;
       this.give(ref);
       ints[r + STAMP_BLOCK] = 0;
-      this.head[slot] = 0;
-    } else this.head[slot] = h;
+    } else times[r + RING_HEAD] = h;
     ints[r + STAMP_COUNT] = n;
     return n;
   }
@@ -142,7 +141,7 @@ export class StampRings {
     const cap = sizeOf(classOf(ref));
     const slab = this.slabs[classOf(ref)]!;
     const base = baseOf(ref);
-    const h = this.head[slot]!;
+    const h = this.times[r + RING_HEAD]!;
     const out: number[] = [];
     for (let i = 0; i < n; i++) out.push(slab[base + ((h + i) & (cap - 1))]!);
     return out;
@@ -157,7 +156,6 @@ export class StampRings {
     if (ref === 0) return;
     this.give(ref);
     this.ints[r + STAMP_BLOCK] = 0;
-    this.head[slot] = 0;
   }
 
   /** A block of the class: a freed one, or a new one at the end of its slab. */
