@@ -92,8 +92,11 @@ console.log(
     dedupeKeysAtEnd: dedupeAtEnd,
     afterFloodGcRssMB: mb(afterFlood.rss),
     afterFloodGcHeapMB: mb(afterFlood.heapUsed),
+    // The detector's records and indexes are typed arrays: their memory is outside the JS heap.
+    afterFloodGcBuffersMB: mb(afterFlood.arrayBuffers),
     quietRssMB: mb(after.rss),
     quietHeapMB: mb(after.heapUsed),
+    quietBuffersMB: mb(after.arrayBuffers),
     keysAfterQuiet: pipeline.registry.keys,
     dedupeKeysAfterQuiet: (pipeline.normalizer as unknown as { dedupe: { size: number } }).dedupe.size,
     activeDecisionsAfterQuiet: pipeline.policy.activeDecisions().length,

@@ -5,7 +5,7 @@ import type { DetectionRule } from './rule.ts';
 import { groupId, keyOfRule, type KeyOf } from './group-key.ts';
 import { KeyTable } from './key-table.ts';
 import { RuleColumns, columnsOf } from './rule-columns.ts';
-import { ATTEMPTS, EVENTS, FIRST, LAST, QUIET_UNTIL, RECORD } from './slot-record.ts';
+import { ATTEMPTS, EVENTS, FIRST, INT_CELLS, LAST, QUIET_UNTIL, TIME_CELLS } from './slot-record.ts';
 import { countThreshold } from './kinds/threshold.ts';
 import { countDistinct } from './kinds/distinct.ts';
 import { isoTime } from '../domain/iso-time.ts';
@@ -90,20 +90,21 @@ class RuleRunner {
     // The records stay where they are until the next reach (start and the kinds do not resize).
     const ints = c.ints;
     const times = c.times;
-    const r = slot * RECORD;
-    if (ints[r + EVENTS] === 0 || times[r + LAST]! < now - this.windowMs) c.start(slot, now);
+    const r = slot * INT_CELLS;
+    const t = slot * TIME_CELLS;
+    if (ints[r + EVENTS] === 0 || times[t + LAST]! < now - this.windowMs) c.start(slot, now);
     ints[r + EVENTS]!++;
     if (ev.attempt) ints[r + ATTEMPTS]!++;
-    times[r + LAST] = now;
+    times[t + LAST] = now;
     c.accounts.add(slot, ev.account);
     if (this.trackIps) c.ips.add(slot, ev.remote.ip);
     // Already fired for this key: the decision is made, counting again would only cost.
-    if (now < times[r + QUIET_UNTIL]!) return undefined;
+    if (now < times[t + QUIET_UNTIL]!) return undefined;
     const count = this.kind(rule, c, slot, ev);
     if (count < rule.threshold) return undefined;
     const alert = alertOf(rule, this.group.keyText(ev), c, slot, count, ev);
     // Fired: start over, and stay quiet for one window (the policy owns the ban length).
-    times[r + QUIET_UNTIL] = now + rule.windowMs;
+    times[t + QUIET_UNTIL] = now + rule.windowMs;
     c.forgetCounted(slot);
     return alert;
   }
@@ -340,7 +341,8 @@ export function createDetector(rule: DetectionRule, opts: DetectorOptions = {}):
 }
 
 function alertOf(rule: DetectionRule, key: string, c: RuleColumns, slot: number, count: number, ev: SecurityEvent): Alert {
-  const r = slot * RECORD;
+  const r = slot * INT_CELLS;
+  const t = slot * TIME_CELLS;
   const what = rule.kind === 'distinct' ? `${count} distinct ${rule.distinct === 'ip' ? 'source IPs' : 'accounts'}` : `${count} ${rule.count === 'events' ? 'requests' : 'failed attempts'}`;
   return {
     rule: rule.id,
@@ -353,8 +355,8 @@ function alertOf(rule: DetectionRule, key: string, c: RuleColumns, slot: number,
     evidence: {
       attempts: c.ints[r + ATTEMPTS]!,
       events: c.ints[r + EVENTS]!,
-      first: isoTime(c.times[r + FIRST]!),
-      last: isoTime(c.times[r + LAST]!),
+      first: isoTime(c.times[t + FIRST]!),
+      last: isoTime(c.times[t + LAST]!),
       sampleAccounts: c.accounts.values(slot),
       sampleIps: rule.groupBy === 'ip' ? [key] : c.ips.values(slot),
       service: ev.service,

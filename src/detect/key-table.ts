@@ -17,6 +17,8 @@ export interface SlotColumns {
   clear(slot: number): void;
   /** Drop everything and start again with this capacity (the table is empty). */
   reset(capacity: number): void;
+  /** Detached for good: give back what is held outside the columns. */
+  dispose?(): void;
 }
 
 const FIRST_CAPACITY = 256;
@@ -54,7 +56,7 @@ export class KeyTable {
   }
 
   detach(c: SlotColumns): void {
-    this.columns.delete(c);
+    if (this.columns.delete(c)) c.dispose?.();
   }
 
   get attached(): number {

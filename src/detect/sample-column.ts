@@ -1,14 +1,15 @@
 import { filled, grown } from './grown.ts';
 
-/** Up to this many distinct accounts (or IPs) are kept per key as an alert's evidence. */
+/** Up to this many distinct accounts or IPs are kept per key as an alert's evidence. */
 export const SAMPLES = 5;
 const MORE = SAMPLES - 1;
 
 /**
- * One rule's evidence samples (accounts or source IPs) for every slot of its
- * key table, in first-seen order. The first sample is held inline; the others
- * go to a four-cell block taken from a pool and given back when the slot is
- * cleared. A flood fills and clears these lists all the time: a list array per
+ * One rule's evidence source IPs for every slot of its key table (rules not
+ * grouped by IP), in first-seen order. An IP is its own event's text, kept as
+ * it is (accounts, which repeat, are interned: account-samples.ts). The first
+ * sample is held inline; the others go to a four-cell block taken from a pool
+ * and given back when the slot is cleared. A flood fills and clears these lists all the time: a list array per
  * change cost about half a microsecond an event (garbage, write barriers), a
  * pooled block costs nothing once the pool is warm. The block column is made
  * only when a slot gets a second sample, so a million one-event keys cost one
@@ -24,9 +25,6 @@ export class SampleColumn {
   private blocks = 0;
   private capacity = 0;
 
-  /** `share`: keep one copy of each text across rules and keys (accounts repeat; IPs are their key's own text). */
-  constructor(private readonly share: boolean) {}
-
   /** Room for slots [0, capacity): the inline cells, filled (a write past the end would make a dictionary). */
   grow(capacity: number): void {
     if (capacity <= this.capacity) return;
@@ -38,7 +36,7 @@ export class SampleColumn {
   add(slot: number, value: string): void {
     const first = this.first[slot];
     if (first === undefined) {
-      this.first[slot] = this.share ? shared(value) : value;
+      this.first[slot] = value;
       return;
     }
     if (first === value) return;
@@ -51,7 +49,7 @@ export class SampleColumn {
     const pool = this.pool;
     const base = (block - 1) * MORE;
     for (let i = 0; i < more; i++) if (pool[base + i] === value) return;
-    pool[base + more] = this.share ? shared(value) : value;
+    pool[base + more] = value;
     this.meta[slot] = (block << 3) | (more + 1);
   }
 
@@ -99,27 +97,4 @@ export class SampleColumn {
     if (this.blocks * MORE === this.pool.length) filled(this.pool, Math.max(64, this.blocks * 2) * MORE);
     return ++this.blocks;
   }
-}
-
-// Samples repeat (a flood tries the same few accounts from a million sources): each
-// text is kept once. Bounded: when full the table starts over, which only costs sharing.
-const SHARED_MAX = 4096;
-const sharedTexts = new Map<string, string>();
-
-// The rules of one event ask for the same text object in turn: the last answer is kept.
-let lastAsked = '';
-let lastKept = '';
-
-/** The one kept copy of a sample text. */
-function shared(value: string): string {
-  if (value === lastAsked) return lastKept;
-  let kept = sharedTexts.get(value);
-  if (kept === undefined) {
-    if (sharedTexts.size >= SHARED_MAX) sharedTexts.clear();
-    sharedTexts.set(value, value);
-    kept = value;
-  }
-  lastAsked = value;
-  lastKept = kept;
-  return kept;
 }

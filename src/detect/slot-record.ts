@@ -1,10 +1,12 @@
 /**
- * The layout of a rule's per-slot records (rule-columns.ts): RECORD cells a
- * slot in one Int32Array and one Float64Array, so that an event touches one
- * place in memory per array rather than one per field. In one place, since
- * the columns, the kinds and the stamp rings each write their own cells.
+ * The layout of a rule's per-slot records (rule-columns.ts): INT_CELLS cells
+ * a slot in one Int32Array and TIME_CELLS in one Float64Array, so that an
+ * event touches one place in memory per array rather than one per field. In
+ * one place, since the columns, the kinds, the stamp rings and the account
+ * samples each write their own cells.
  */
-export const RECORD = 4;
+export const INT_CELLS = 6;
+export const TIME_CELLS = 4;
 
 // ints
 /** Frames counted for the key; 0 means the rule holds nothing for it. */
@@ -13,6 +15,9 @@ export const ATTEMPTS = 1;
 /** threshold kind (stamp-rings.ts): stamps held, and the ring's block ((block << class bits | class) + 1, 0 for none). */
 export const STAMP_COUNT = 2;
 export const STAMP_BLOCK = 3;
+/** Evidence accounts (account-samples.ts): the first one's text id (0 for none), and the others' block << 3 | count. */
+export const SAMPLE_FIRST = 4;
+export const SAMPLE_MORE = 5;
 
 // times
 /** The window's first and last event. */

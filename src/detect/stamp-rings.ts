@@ -1,5 +1,5 @@
 import { grown } from './grown.ts';
-import { ONE_STAMP, RECORD, RING_HEAD, STAMP_BLOCK, STAMP_COUNT } from './slot-record.ts';
+import { INT_CELLS, ONE_STAMP, RING_HEAD, STAMP_BLOCK, STAMP_COUNT, TIME_CELLS } from './slot-record.ts';
 
 /** Ring sizes go 8, 16, 32, ...: a class per size, and a pool of blocks per class. */
 const FIRST_CLASS_BITS = 3;
@@ -23,10 +23,10 @@ const CLASS_MASK = (1 << CLASS_BITS) - 1;
  * what a flood over 100k sources is bound by.
  */
 export class StampRings {
-  /** Per slot RECORD cells: the count at STAMP_COUNT, the block at STAMP_BLOCK (the rest is the owner's). */
+  /** Per slot INT_CELLS cells: the count at STAMP_COUNT, the block at STAMP_BLOCK (the rest is the owner's). */
   private ints = new Int32Array(0);
   /**
-   * Per slot RECORD cells: at ONE_STAMP the inline stamp while the slot holds
+   * Per slot TIME_CELLS cells: at ONE_STAMP the inline stamp while the slot holds
    * one, and where the oldest stamp is in its ring while it has a ring (a
    * column of its own cost one more cache miss an event under a flood).
    */
@@ -45,7 +45,7 @@ export class StampRings {
   }
 
   grow(capacity: number): void {
-    if (this.owned) this.bind(grown(this.ints, capacity * RECORD), grown(this.times, capacity * RECORD));
+    if (this.owned) this.bind(grown(this.ints, capacity * INT_CELLS), grown(this.times, capacity * TIME_CELLS));
   }
 
   reset(): void {
@@ -57,7 +57,7 @@ export class StampRings {
 
   /** Stamps held for the slot. */
   countOf(slot: number): number {
-    return this.ints[slot * RECORD + STAMP_COUNT]!;
+    return this.ints[slot * INT_CELLS + STAMP_COUNT]!;
   }
 
   /**
@@ -69,23 +69,24 @@ export class StampRings {
   add(slot: number, now: number, horizon: number, keep: number): number {
     const ints = this.ints;
     const times = this.times;
-    const r = slot * RECORD;
+    const r = slot * INT_CELLS;
+    const t = slot * TIME_CELLS;
     let n = ints[r + STAMP_COUNT]!;
     if (n <= 1) {
-      const held = n === 1 && times[r + ONE_STAMP]! > horizon;
+      const held = n === 1 && times[t + ONE_STAMP]! > horizon;
       if (held && keep > 1) {
         const ref = this.take(0);
         const base = baseOf(ref);
-        this.slabs[0]![base] = times[r + ONE_STAMP]!;
+        this.slabs[0]![base] = times[t + ONE_STAMP]!;
         this.slabs[0]![base + 1] = now;
         ints[r + STAMP_BLOCK] = ref;
-        times[r + RING_HEAD] = 0;
+        times[t + RING_HEAD] = 0;
         ints[r + STAMP_COUNT] = 2;
         return 2;
       }
       // The latest stamp alone (a held one is older or is all `keep` allows), or none.
       n = held || now > horizon ? 1 : 0;
-      times[r + ONE_STAMP] = now;
+      times[t + ONE_STAMP] = now;
       ints[r + STAMP_COUNT] = n;
       return n;
     }
@@ -94,7 +95,7 @@ export class StampRings {
     let cap = sizeOf(cls);
     let slab = this.slabs[cls]!;
     let base = baseOf(ref);
-    let h = times[r + RING_HEAD]!;
+    let h = times[t + RING_HEAD]!;
     // Only stamps behind live ones are kept past the horizon: drop from the oldest end.
     while (n > 0 && slab[base + h]! <= horizon) {
       if (++h === cap) h = 0;
@@ -124,24 +125,25 @@ export class StampRings {
       n++;
     }
     if (n <= 1) {
-      if (n === 1) times[r + ONE_STAMP] = slab[base + h]!;
+      if (n === 1) times[t + ONE_STAMP] = slab[base + h]!;
       this.give(ref);
       ints[r + STAMP_BLOCK] = 0;
-    } else times[r + RING_HEAD] = h;
+    } else times[t + RING_HEAD] = h;
     ints[r + STAMP_COUNT] = n;
     return n;
   }
 
   /** The slot's stamps, oldest first (a new array). */
   stampsOf(slot: number): number[] {
-    const r = slot * RECORD;
+    const r = slot * INT_CELLS;
+    const t = slot * TIME_CELLS;
     const n = r < this.ints.length ? this.ints[r + STAMP_COUNT]! : 0;
-    if (n <= 1) return n === 1 ? [this.times[r + ONE_STAMP]!] : [];
+    if (n <= 1) return n === 1 ? [this.times[t + ONE_STAMP]!] : [];
     const ref = this.ints[r + STAMP_BLOCK]!;
     const cap = sizeOf(classOf(ref));
     const slab = this.slabs[classOf(ref)]!;
     const base = baseOf(ref);
-    const h = this.times[r + RING_HEAD]!;
+    const h = this.times[t + RING_HEAD]!;
     const out: number[] = [];
     for (let i = 0; i < n; i++) out.push(slab[base + ((h + i) & (cap - 1))]!);
     return out;
@@ -149,7 +151,7 @@ export class StampRings {
 
   /** The slot holds no stamps. */
   clear(slot: number): void {
-    const r = slot * RECORD;
+    const r = slot * INT_CELLS;
     if (r >= this.ints.length) return;
     this.ints[r + STAMP_COUNT] = 0;
     const ref = this.ints[r + STAMP_BLOCK]!;

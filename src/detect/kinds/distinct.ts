@@ -1,7 +1,7 @@
 import type { SecurityEvent } from '../../domain/types.ts';
 import type { DetectionRule } from '../rule.ts';
 import type { RuleColumns } from '../rule-columns.ts';
-import { RECORD, VALUE_TIME } from '../slot-record.ts';
+import { TIME_CELLS, VALUE_TIME } from '../slot-record.ts';
 
 /**
  * Distinct values within the window: accounts per source (extension scan),
@@ -14,7 +14,7 @@ export function countDistinct(rule: DetectionRule, c: RuleColumns, slot: number,
   const horizon = now - rule.windowMs;
   let values = c.values[slot];
   if (values === undefined) {
-    const t = slot * RECORD + VALUE_TIME;
+    const t = slot * TIME_CELLS + VALUE_TIME;
     const only = c.value[slot];
     if (only === undefined || only === value || c.times[t]! <= horizon) {
       if (now <= horizon) {

@@ -3,7 +3,7 @@ import { SampleColumn, SAMPLES } from '../../../src/detect/sample-column.ts';
 
 describe('SampleColumn: evidence samples per slot', () => {
   it('keeps the first SAMPLES distinct values in first-seen order, per slot', () => {
-    const c = new SampleColumn(true);
+    const c = new SampleColumn();
     c.grow(4);
     for (const v of ['a', 'b', 'a', '', 'c', 'b', 'd', 'e', 'f']) c.add(1, v);
     c.add(2, 'x');
@@ -16,7 +16,7 @@ describe('SampleColumn: evidence samples per slot', () => {
   });
 
   it('gives a cleared slot its block back, and the next slot gets it without old texts', () => {
-    const c = new SampleColumn(false);
+    const c = new SampleColumn();
     c.grow(200);
     for (let s = 0; s < 100; s++) for (const v of ['p', 'q', 'r']) c.add(s, `${v}${s}`);
     for (let s = 0; s < 100; s += 2) c.clear(s);
@@ -28,7 +28,7 @@ describe('SampleColumn: evidence samples per slot', () => {
   });
 
   it('starts empty after reset', () => {
-    const c = new SampleColumn(true);
+    const c = new SampleColumn();
     c.grow(8);
     c.add(3, 'a');
     c.add(3, 'b');
