@@ -8,14 +8,14 @@ import { filled, grown } from './grown.ts';
 
 /**
  * One rule's per-key state, indexed by the key's slot in its KeyTable. The
- * counters, times and evidence accounts of a slot sit together, a few
- * cells a slot in one Int32Array and one Float64Array (slot-record.ts): under a flood over 100k sources the state
- * is far larger than the caches, and one column per field cost a cache miss
- * per field and event (twice the time of the records, measured). Nearly every
- * key of a spoofed flood sees one event, so the one-item cases (one stamp,
- * one distinct value, one sample) are held inline; more stamps and samples go
- * to pooled blocks (stamp-rings.ts, account-samples.ts, sample-column.ts), more distinct values to
- * a Map.
+ * counters, times and evidence accounts of a slot sit together, a few cells
+ * a slot in one Int32Array and one Float64Array (slot-record.ts): under a
+ * flood over 100k sources the state is far larger than the caches, and one
+ * column per field cost a cache miss per field and event (twice the time of
+ * the records, measured). Nearly every key of a spoofed flood sees one event,
+ * so the one-item cases (one stamp, one distinct value, one sample) are held
+ * inline; more stamps and samples go to pooled blocks (stamp-rings.ts,
+ * account-samples.ts, sample-column.ts), more distinct values to a Map.
  */
 export class RuleColumns implements SlotColumns {
   /** Per slot INT_CELLS cells (slot-record.ts): EVENTS, ATTEMPTS, the stamp rings' and the account samples' cells. */

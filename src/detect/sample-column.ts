@@ -9,11 +9,11 @@ const MORE = SAMPLES - 1;
  * grouped by IP), in first-seen order. An IP is its own event's text, kept as
  * it is (accounts, which repeat, are interned: account-samples.ts). The first
  * sample is held inline; the others go to a four-cell block taken from a pool
- * and given back when the slot is cleared. A flood fills and clears these lists all the time: a list array per
- * change cost about half a microsecond an event (garbage, write barriers), a
- * pooled block costs nothing once the pool is warm. The block column is made
- * only when a slot gets a second sample, so a million one-event keys cost one
- * pointer each.
+ * and given back when the slot is cleared. A flood fills and clears these
+ * lists all the time: a list array per change cost about half a microsecond
+ * an event (garbage, write barriers), a pooled block costs nothing once the
+ * pool is warm. The block column is made only when a slot gets a second
+ * sample, so a million one-event keys cost one pointer each.
  */
 export class SampleColumn {
   private first: Array<string | undefined> = [];

@@ -8,7 +8,7 @@ import type { DetectionRule } from '../../../src/detect/rule.ts';
 import type { SecurityEvent } from '../../../src/domain/types.ts';
 import { sec } from '../../helpers/fixtures.ts';
 import { INT_CELLS, SAMPLE_FIRST, SAMPLE_MORE } from '../../../src/detect/slot-record.ts';
-import { SAMPLES } from '../../../src/detect/sample-column.ts';
+import { sampleContract } from './sample-contract.ts';
 
 /** Samples over records of `slots` slots, with a table of their own to count what is held. */
 function samples(slots: number): { s: AccountSamples; texts: InternedTexts; ints: Int32Array<ArrayBuffer> } {
@@ -20,17 +20,7 @@ function samples(slots: number): { s: AccountSamples; texts: InternedTexts; ints
 }
 
 describe('AccountSamples: evidence accounts as interned ids in the slot records', () => {
-  it('keeps the first SAMPLES distinct accounts in first-seen order, per slot', () => {
-    const { s } = samples(4);
-    for (const v of ['a', 'b', 'a', '', 'c', 'b', 'd', 'e', 'f']) s.add(1, v);
-    s.add(2, 'x');
-    s.add(2, 'x');
-    assert.equal(SAMPLES, 5);
-    assert.deepEqual(s.values(1), ['a', 'b', '', 'c', 'd']);
-    assert.deepEqual(s.values(2), ['x']);
-    assert.deepEqual(s.values(0), []);
-    assert.deepEqual(s.values(99), [], 'a slot past the records holds nothing');
-  });
+  sampleContract((slots) => samples(slots).s);
 
   it('holds each text once, while a sample refers to it, and forgets it with the last reference', () => {
     const { s, texts } = samples(300);
@@ -54,17 +44,6 @@ describe('AccountSamples: evidence accounts as interned ids in the slot records'
     assert.deepEqual(s.values(1), ['new', 'old']);
     s.add(2, 'old');
     assert.deepEqual(s.values(2), ['old']);
-  });
-
-  it('gives a cleared slot its block back, and the next slot gets it without old ids', () => {
-    const { s } = samples(200);
-    for (let slot = 0; slot < 100; slot++) for (const v of ['p', 'q', 'r']) s.add(slot, `${v}${slot}`);
-    for (let slot = 0; slot < 100; slot += 2) s.clear(slot);
-    for (let slot = 0; slot < 100; slot += 2) assert.deepEqual(s.values(slot), []);
-    for (let slot = 100; slot < 150; slot++) s.add(slot, 'only');
-    for (let slot = 100; slot < 150; slot++) for (const v of ['t', 'u']) s.add(slot, `${v}${slot}`);
-    for (let slot = 1; slot < 100; slot += 2) assert.deepEqual(s.values(slot), [`p${slot}`, `q${slot}`, `r${slot}`]);
-    for (let slot = 100; slot < 150; slot++) assert.deepEqual(s.values(slot), ['only', `t${slot}`, `u${slot}`]);
   });
 
   it('writes only its own cells of the record', () => {
