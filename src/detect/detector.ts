@@ -158,14 +158,14 @@ class Group {
     if (now - this.lastSweep > this.sweepMs) this.sweep(now);
     const table = this.table;
     const num = this.keyOf.num(ev);
-    // IPv6 by its 128 bits (no text kept: keyText makes it from the event when an alert needs it);
-    // the text key of an integer-indexed key is built only when it is new.
+    // IPv4 by an integer, IPv6 by its 128 bits: no text kept (keyText makes it from the event when
+    // an alert needs it).
     const wide = num < 0 && this.keyOf.wide(ev, WIDE);
     const text = num >= 0 || wide ? undefined : this.keyOf.key(ev);
     let slot = wide ? table.getWide(WIDE) : text === undefined ? table.getNum(num) : (table.get(text) ?? -1);
     if (slot < 0) {
       if (table.size >= this.maxKeys) table.evict();
-      slot = wide ? table.insertWide(WIDE) : table.insert(text ?? this.keyOf.key(ev), num);
+      slot = wide ? table.insertWide(WIDE) : text === undefined ? table.insertNum(num) : table.insert(text);
     } else {
       table.touch(slot);
     }
@@ -175,7 +175,8 @@ class Group {
   /**
    * The key of the event being handled as text: kept in the table (read only
    * for an alert: one cache miss less an event under a flood), or made from
-   * the event (a 128-bit key keeps none; a slot released meanwhile, none either).
+   * the event (integer and 128-bit keys keep none; a slot released meanwhile,
+   * none either).
    */
   keyText(ev: SecurityEvent): string {
     return this.table.key(this.slot) || this.keyOf.key(ev);

@@ -29,7 +29,7 @@ export class KeyTable {
   private readonly index = new Map<string, number>();
   private readonly nums = new IntIndex(FIRST_CAPACITY);
   private readonly wides = new WideIndex(FIRST_CAPACITY);
-  /** A slot's text key; '' for a 128-bit key (its text is the event's: see Group). */
+  /** A slot's text key; '' for an integer or 128-bit key (its text is the event's: see Group). */
   private readonly keyOf: Array<string | undefined> = [];
   /** The integer a slot is indexed by, -1 when it is indexed by string, WIDE by 128 bits. */
   private numOf = new Float64Array(FIRST_CAPACITY);
@@ -82,12 +82,24 @@ export class KeyTable {
     return this.keyOf[slot]!;
   }
 
-  /** A new slot for a key not in the table; `num` >= 0 indexes it by that integer. */
-  insert(key: string, num = -1): number {
+  /** A new slot for a text key not in the table. */
+  insert(key: string): number {
     const slot = this.newSlot();
-    if (num >= 0) this.nums.set(num, slot);
-    else this.index.set(key, slot);
+    this.index.set(key, slot);
     this.keyOf[slot] = key;
+    this.numOf[slot] = -1;
+    return slot;
+  }
+
+  /**
+   * A new slot for the integer key `num` (>= 0), not in the table. It keeps
+   * no text (key() is ''): under a flood of new sources that is a string less
+   * per key to build, hold and promote.
+   */
+  insertNum(num: number): number {
+    const slot = this.newSlot();
+    this.nums.set(num, slot);
+    this.keyOf[slot] = '';
     this.numOf[slot] = num;
     return slot;
   }
