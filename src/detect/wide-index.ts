@@ -35,7 +35,11 @@ export class WideIndex {
   /** Adds a key that is not in the index. */
   set(w: Int32Array, at: number, slot: number): void {
     const cap = this.mask + 1;
-    if ((this.used + 1) * 2 > cap) this.rehash(this.live * 4 > cap ? cap * 2 : cap);
+    // As IntIndex: twice the size past 0.4 live, else the deleted markers go in place.
+    if ((this.used + 1) * 2 > cap) {
+      if (this.live * 5 > cap * 2) this.rehash(cap * 2);
+      else this.purge();
+    }
     const c = this.cells;
     const mask = this.mask;
     const w0 = w[at]!, w1 = w[at + 1]!, w2 = w[at + 2]!, w3 = w[at + 3]!;
@@ -77,6 +81,31 @@ export class WideIndex {
     this.mask = fresh.mask;
     this.live = 0;
     this.used = 0;
+  }
+
+  /** Drops the deleted markers without a new array (see IntIndex.purge). */
+  private purge(): void {
+    const c = this.cells;
+    const mask = this.mask;
+    let start = 0;
+    while (c[start * STRIDE + 4] !== EMPTY) start++;
+    for (let o = 4; o < c.length; o += STRIDE) if (c[o] === DELETED) c[o] = EMPTY;
+    for (let n = 1; n <= mask; n++) {
+      const o = ((start + n) & mask) * STRIDE;
+      const slot = c[o + 4]!;
+      if (slot < 0) continue;
+      const w0 = c[o]!, w1 = c[o + 1]!, w2 = c[o + 2]!, w3 = c[o + 3]!;
+      c[o + 4] = EMPTY;
+      let j = hash(w0, w1, w2, w3) & mask;
+      while (c[j * STRIDE + 4]! >= 0) j = (j + 1) & mask;
+      const d = j * STRIDE;
+      c[d] = w0;
+      c[d + 1] = w1;
+      c[d + 2] = w2;
+      c[d + 3] = w3;
+      c[d + 4] = slot;
+    }
+    this.used = this.live;
   }
 
   private rehash(size: number): void {
