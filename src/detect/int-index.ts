@@ -46,14 +46,20 @@ export class IntIndex {
       if (this.live * 5 > cap * 2) this.rehash(cap * 2);
       else this.purge();
     }
+    if (this.place(key, slot)) this.used++;
+    this.live++;
+  }
+
+  /** Writes the key into the first free cell from its home (no counts kept): true if that cell was empty. */
+  private place(key: number, slot: number): boolean {
     const c = this.cells;
     const mask = this.mask;
     let i = hash(key) & mask;
     while (c[2 * i + 1]! >= 0) i = (i + 1) & mask;
-    if (c[2 * i + 1] === EMPTY) this.used++;
+    const empty = c[2 * i + 1] === EMPTY;
     c[2 * i] = key | 0;
     c[2 * i + 1] = slot;
-    this.live++;
+    return empty;
   }
 
   delete(key: number): void {
@@ -97,12 +103,9 @@ export class IntIndex {
       const i = (start + n) & mask;
       const slot = c[2 * i + 1]!;
       if (slot < 0) continue;
-      const key = c[2 * i]!;
       c[2 * i + 1] = EMPTY;
-      let j = hash(key >>> 0) & mask;
-      while (c[2 * j + 1]! >= 0) j = (j + 1) & mask;
-      c[2 * j] = key;
-      c[2 * j + 1] = slot;
+      // The int32 key hashes as its uint32 would.
+      this.place(c[2 * i]!, slot);
     }
     this.used = this.live;
   }

@@ -40,19 +40,24 @@ export class WideIndex {
       if (this.live * 5 > cap * 2) this.rehash(cap * 2);
       else this.purge();
     }
+    if (this.place(w[at]!, w[at + 1]!, w[at + 2]!, w[at + 3]!, slot)) this.used++;
+    this.live++;
+  }
+
+  /** Writes the key into the first free cell from its home (no counts kept): true if that cell was empty. */
+  private place(w0: number, w1: number, w2: number, w3: number, slot: number): boolean {
     const c = this.cells;
     const mask = this.mask;
-    const w0 = w[at]!, w1 = w[at + 1]!, w2 = w[at + 2]!, w3 = w[at + 3]!;
     let i = hash(w0, w1, w2, w3) & mask;
     while (c[i * STRIDE + 4]! >= 0) i = (i + 1) & mask;
     const o = i * STRIDE;
-    if (c[o + 4] === EMPTY) this.used++;
+    const empty = c[o + 4] === EMPTY;
     c[o] = w0;
     c[o + 1] = w1;
     c[o + 2] = w2;
     c[o + 3] = w3;
     c[o + 4] = slot;
-    this.live++;
+    return empty;
   }
 
   delete(w: Int32Array, at = 0): void {
@@ -94,16 +99,8 @@ export class WideIndex {
       const o = ((start + n) & mask) * STRIDE;
       const slot = c[o + 4]!;
       if (slot < 0) continue;
-      const w0 = c[o]!, w1 = c[o + 1]!, w2 = c[o + 2]!, w3 = c[o + 3]!;
       c[o + 4] = EMPTY;
-      let j = hash(w0, w1, w2, w3) & mask;
-      while (c[j * STRIDE + 4]! >= 0) j = (j + 1) & mask;
-      const d = j * STRIDE;
-      c[d] = w0;
-      c[d + 1] = w1;
-      c[d + 2] = w2;
-      c[d + 3] = w3;
-      c[d + 4] = slot;
+      this.place(c[o]!, c[o + 1]!, c[o + 2]!, c[o + 3]!, slot);
     }
     this.used = this.live;
   }
