@@ -14,6 +14,7 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ROW_TAG, k, ok, type Row } from './lib/report.ts';
+import { ensureTool } from './lib/tools.ts';
 import { V8_COMPILER_OPTIONS, applyCompilerOptions, withRuntimeOptions } from '../src/ops/runtime.ts';
 
 const env = process.env;
@@ -97,7 +98,8 @@ if (only.has('memory')) {
 }
 
 if (only.has('reaction')) {
-  if (process.getuid?.() !== 0) row('reaction', 'skipped', 'needs root (unshare -n, nft)');
+  const missing = process.getuid?.() !== 0 ? 'needs root (unshare -n, nft)' : ensureTool('nft', 'nftables');
+  if (missing !== '') row('reaction', 'skipped', missing);
   else {
     console.error(`reaction: ${k(BANS)} bans through a fake AMI server inside unshare -n...`);
     const r = spawnSync(process.execPath, ['--import', 'tsx', here('./reaction/reaction.child.ts'), String(BANS)], { encoding: 'utf8', timeout: 600_000 });

@@ -17,6 +17,7 @@ import { loadConfig, DEFAULT_CONFIG_PATH } from '../../src/config/load.ts';
 import { AmiFramer } from '../../src/sources/ami/framer.ts';
 import { Pipeline } from '../../src/pipeline/pipeline.ts';
 import { attachTollFraudGuard } from '../../src/calls/guard.ts';
+import { ensureTool } from '../lib/tools.ts';
 
 export interface SipwardenRun {
   ms: number;
@@ -96,11 +97,8 @@ export async function runAsteriskManager(chunks: readonly Buffer[]): Promise<{ m
 
 /** fail2ban-regex with the stock filter; installs fail2ban with apt-get when missing. */
 export function runFail2banRegex(logFile: string): { ms: number; lines: number; matched: number; version: string } | { error: string } {
-  if (spawnSync('sh', ['-c', 'command -v fail2ban-regex']).status !== 0) {
-    console.error('fail2ban-regex missing: apt-get install -y fail2ban');
-    const r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'fail2ban'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-    if (r.status !== 0) return { error: 'fail2ban is not installed and apt-get install failed' };
-  }
+  const missing = ensureTool('fail2ban-regex', 'fail2ban');
+  if (missing !== '') return { error: missing };
   const version = spawnSync('fail2ban-regex', ['--version'], { encoding: 'utf8' }).stdout.trim().split('\n')[0] ?? '?';
   const t0 = performance.now();
   const r = spawnSync('fail2ban-regex', [logFile, '/etc/fail2ban/filter.d/asterisk.conf'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
