@@ -58,13 +58,18 @@ export class CidrSet {
   has(ip: string): boolean {
     const fam = isIP(ip);
     if (fam === 0) return false;
-    if (fam === 4) {
-      const n = ipv4ToInt(ip);
-      const v4 = this.v4;
-      for (let i = 0; i < v4.length; i += 4) if (((n & v4[i + 1]!) >>> 0) === v4[i]) return true;
-      if (!this.v6MapsV4) return false;
-    }
-    return this.list.check(ip, fam === 4 ? 'ipv4' : 'ipv6');
+    if (fam === 4) return this.hasIpv4(ip, ipv4ToInt(ip));
+    return this.list.check(ip, 'ipv6');
+  }
+
+  /**
+   * has() for an address known to be a valid dotted quad, `n` its uint32 (the
+   * policy's path for every source: no isIP on it again).
+   */
+  hasIpv4(ip: string, n: number): boolean {
+    const v4 = this.v4;
+    for (let i = 0; i < v4.length; i += 4) if (((n & v4[i + 1]!) >>> 0) === v4[i]) return true;
+    return this.v6MapsV4 && this.list.check(ip, 'ipv4');
   }
 
   /** True when any address of `cidr` is in the set (a range ban must not cover a whitelisted host). */

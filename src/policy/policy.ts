@@ -77,9 +77,10 @@ export class Policy {
     // A plain dotted quad (every IPv4 source) without parsing it as a CIDR; the
     // trusted case, which names the entry, takes the general path.
     if (isPlainIpv4(ipOrCidr)) {
-      if (ipv4ToInt(ipOrCidr) >>> 24 === 127) return 'loopback';
-      if (this.whitelist.has(ipOrCidr)) return 'whitelisted';
-      if (!this.trusted.has(ipOrCidr)) return null;
+      const n = ipv4ToInt(ipOrCidr);
+      if (n >>> 24 === 127) return 'loopback';
+      if (this.whitelist.hasIpv4(ipOrCidr, n)) return 'whitelisted';
+      if (!this.trusted.hasIpv4(ipOrCidr, n)) return null;
     }
     const p = parseCidr(ipOrCidr);
     if (typeof p === 'string') return 'not a valid address';
@@ -100,9 +101,24 @@ export class Policy {
    */
   standingBan(alert: Alert): Standing | undefined {
     if (alert.action !== 'ban-ip' || (alert.groupBy !== 'ip' && alert.groupBy !== 'subnet')) return undefined;
-    const held = this.active.standing(targetKey({ ip: alert.key }));
+    const held = this.active.standing(this.ipKey(alert.key));
     return held !== undefined && answers(held, alert) ? held : undefined;
   }
+
+  /**
+   * targetKey of an address: the engine asks standingBan for the address decide()
+   * has just keyed, so the last key is kept (the same string object: no text to
+   * build again, and its hash is already known to the tables).
+   */
+  private ipKey(ip: string): string {
+    if (ip !== this.lastIp) {
+      this.lastIp = ip;
+      this.lastIpKey = targetKey({ ip });
+    }
+    return this.lastIpKey;
+  }
+  private lastIp = '';
+  private lastIpKey = targetKey({ ip: '' });
 
   decide(alert: Alert): PolicyOutcome {
     const targets = this.targetsOf(alert);
@@ -128,7 +144,7 @@ export class Policy {
   }
 
   private decideOne(alert: Alert, target: Target): { decision?: Decision; why?: string } {
-    const key = targetKey(target);
+    const key = target.ip !== undefined ? this.ipKey(target.ip) : targetKey(target);
     // Already decided the same way and in force: whatever the checks below say, the answer
     // is "already handled" (they can only turn the action into a watch), so skip them.
     const held = this.active.standing(key);
