@@ -1,5 +1,5 @@
-// The programs a bench part runs (fail2ban-regex, nft): found on PATH without a
-// shell, installed from Debian when missing, as a fresh CI machine needs.
+// The programs a bench part or the lab needs (fail2ban-regex, nft, svcrack, ip...):
+// found on PATH without a shell; the bench installs them from Debian when missing.
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';

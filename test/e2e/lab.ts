@@ -18,6 +18,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { onPath } from '../../bench/lib/tools.ts';
 
 export type LabHost = 'pbx' | 'h11' | 'h12' | 'h13' | 'h50';
 
@@ -141,18 +142,13 @@ export function spawnInNs(host: LabHost, cmd: string, args: readonly string[], o
   return spawn('ip', ['netns', 'exec', nsName(host), cmd, ...args], { stdio: 'pipe', ...opts });
 }
 
-function which(cmd: string): boolean {
-  const r = spawnSync(cmd, ['--version'], { stdio: 'ignore', timeout: 5000 });
-  return !r.error || (r.error as NodeJS.ErrnoException).code !== 'ENOENT';
-}
-
 /** Can the lab run here? (Linux, root, chroot built, ip/unshare usable.) Synchronous, fast. */
 export function labAvailable(): { ok: boolean; why?: string } {
   if (process.platform !== 'linux') return { ok: false, why: `needs Linux (this is ${process.platform})` };
   if (process.getuid?.() !== 0) return { ok: false, why: 'needs root (network namespaces, mounts, chroot)' };
   if (!existsSync(join(CHROOT_DIR, 'usr/sbin/asterisk')))
     return { ok: false, why: `no Asterisk chroot at ${CHROOT_DIR}; run ${BUILD_CHROOT_SH}` };
-  if (!which('ip')) return { ok: false, why: 'iproute2 (ip) is not installed' };
+  if (!onPath('ip')) return { ok: false, why: 'iproute2 (ip) is not installed' };
   const u = spawnSync('unshare', ['-n', 'true'], { stdio: 'ignore', timeout: 5000 });
   if (u.error || u.status !== 0) return { ok: false, why: 'cannot create network namespaces (unshare -n failed)' };
   return { ok: true };
@@ -160,10 +156,7 @@ export function labAvailable(): { ok: boolean; why?: string } {
 
 /** Are these programs installed (e.g. 'sipp', 'svcrack', 'nft')? Returns the missing ones. */
 export function missingTools(...tools: string[]): string[] {
-  return tools.filter((t) => {
-    const r = spawnSync('sh', ['-c', 'command -v "$1"', 'sh', t], { stdio: 'ignore', timeout: 5000 });
-    return r.status !== 0;
-  });
+  return tools.filter((t) => !onPath(t));
 }
 
 export interface LabUpOptions {
