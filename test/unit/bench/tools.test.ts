@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { ensureTool, onPath } from '../../../bench/lib/tools.ts';
+import { ensureTool, onPath, oneCore } from '../../../bench/lib/tools.ts';
 
 describe('bench tools: finding a program without a shell', () => {
   let dir = '';
@@ -34,5 +34,20 @@ describe('bench tools: finding a program without a shell', () => {
     } finally {
       process.env['PATH'] = saved;
     }
+  });
+});
+
+describe('bench tools: one core for the throughput child', () => {
+  it('pins to the first CPU the process may use', function () {
+    if (!onPath('taskset')) this.skip(); // util-linux not installed: the next test covers the fallback text
+    const c = oneCore('Name:\tnode\nCpus_allowed:\t0c\nCpus_allowed_list:\t2-3\n');
+    assert.deepEqual(c.prefix, ['taskset', '-c', '2']);
+    assert.match(c.what, /pinned to CPU 2/);
+  });
+
+  it('runs unpinned, and says why, when the allowed CPUs are unknown', () => {
+    const c = oneCore('Name:\tnode\n');
+    assert.deepEqual(c.prefix, []);
+    assert.match(c.what, /^not pinned: /);
   });
 });
