@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ROW_TAG, k, ok, type Row } from './lib/report.ts';
 import { ensureTool, oneCore } from './lib/tools.ts';
-import { V8_COMPILER_OPTIONS, applyCompilerOptions, withRuntimeOptions } from '../src/ops/runtime.ts';
+import { NODE_COMMAND_LINE_OPTIONS, V8_COMPILER_OPTIONS, applyCompilerOptions, withRuntimeOptions } from '../src/ops/runtime.ts';
 
 const env = process.env;
 const MEM_SOURCES = Number(env['BENCH_MEMORY_SOURCES'] ?? 1_000_000);
@@ -40,7 +40,7 @@ if (env['NODE_OPTIONS'] !== nodeOptions) {
 applyCompilerOptions();
 
 console.error(`sipwarden bench: node ${process.version} (NODE_OPTIONS=${nodeOptions}), ${cpus()[0]?.model ?? '?'} x${cpus().length}`);
-row('runtime', 'node and V8 options (every node process of the bench)', `${process.version}, NODE_OPTIONS=${nodeOptions}, ${V8_COMPILER_OPTIONS.join(' ')}, ${cpus()[0]?.model ?? '?'} x${cpus().length}`);
+row('runtime', 'node and V8 options (every node process of the bench)', `${process.version}, NODE_OPTIONS=${nodeOptions}, ${NODE_COMMAND_LINE_OPTIONS.join(' ')} (children), ${V8_COMPILER_OPTIONS.join(' ')}, ${cpus()[0]?.model ?? '?'} x${cpus().length}`);
 
 /**
  * A bench child compiled with tsc into .bench-build/ (gitignored), as the service runs
@@ -76,7 +76,7 @@ if (only.has('throughput')) {
   // the second core's time too (~9 % more CPU than wall time, measured).
   const core = oneCore();
   row('throughput', 'CPU', core.what);
-  const argv = [...core.prefix, process.execPath, ...child.args];
+  const argv = [...core.prefix, process.execPath, ...NODE_COMMAND_LINE_OPTIONS, ...child.args];
   const r = spawnSync(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 16 << 20 });
   const got = r.stdout.split('\n').filter((l) => l.startsWith(ROW_TAG)).map((l) => JSON.parse(l.slice(ROW_TAG.length)) as Row);
   rows.push(...got);
@@ -86,7 +86,7 @@ if (only.has('throughput')) {
 if (only.has('memory')) {
   console.error(`memory: ${k(MEM_SOURCES)} spoofed sources in a child process...`);
   const child = compiledChild('memory/memory.child');
-  const r = spawnSync(process.execPath, ['--expose-gc', ...child.args, String(MEM_SOURCES)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const r = spawnSync(process.execPath, [...NODE_COMMAND_LINE_OPTIONS, '--expose-gc', ...child.args, String(MEM_SOURCES)], { encoding: 'utf8', maxBuffer: 1 << 20 });
   row('memory', 'code measured', child.what);
   const line = r.stdout.trim().split('\n').pop() ?? '';
   try {
@@ -107,7 +107,7 @@ if (only.has('reaction')) {
   if (missing !== '') row('reaction', 'skipped', missing);
   else {
     console.error(`reaction: ${k(BANS)} bans through a fake AMI server inside unshare -n...`);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', here('./reaction/reaction.child.ts'), String(BANS)], { encoding: 'utf8', timeout: 600_000 });
+    const r = spawnSync(process.execPath, [...NODE_COMMAND_LINE_OPTIONS, '--import', 'tsx', here('./reaction/reaction.child.ts'), String(BANS)], { encoding: 'utf8', timeout: 600_000 });
     try {
       const m = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as Record<string, number>;
       row('reaction', `event -> in kernel set (${k(m['measured']!)} bans, kernel ${m['kernel']})`, `p50 ${m['p50']!.toFixed(2)} ms, p90 ${m['p90']!.toFixed(2)} ms, p99 ${m['p99']!.toFixed(2)} ms, max ${m['max']!.toFixed(2)} ms`, `p99 <= 5 ms: ${ok(m['p99']! <= 5)}`);

@@ -18,14 +18,14 @@ import { NftablesResponder } from '../../src/respond/nftables.ts';
 import { runCommand } from '../../src/respond/run-command.ts';
 import type { Decision } from '../../src/domain/types.ts';
 import { amiText, eventTv, ipv4, remoteOf, templates } from '../lib/workload.ts';
-import { applyCompilerOptions } from '../../src/ops/runtime.ts';
+import { NODE_COMMAND_LINE_OPTIONS, applyCompilerOptions } from '../../src/ops/runtime.ts';
 
 // The service's V8 compiler options, as every node process of the bench (src/ops/runtime.ts).
 applyCompilerOptions();
 
 const BANS = Math.max(1, Math.min(60_000, Number(process.argv[2] ?? 1000)));
 if (process.env['SW_BENCH_IN_NS'] !== '1') {
-  const r = spawnSync('unshare', ['-n', '--', process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), String(BANS)], { stdio: 'inherit', env: { ...process.env, SW_BENCH_IN_NS: '1' } });
+  const r = spawnSync('unshare', ['-n', '--', process.execPath, ...NODE_COMMAND_LINE_OPTIONS, '--import', 'tsx', fileURLToPath(import.meta.url), String(BANS)], { stdio: 'inherit', env: { ...process.env, SW_BENCH_IN_NS: '1' } });
   process.exit(r.status ?? 1);
 }
 await runCommand('ip', ['link', 'set', 'lo', 'up']);

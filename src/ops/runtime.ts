@@ -21,6 +21,20 @@ export const NODE_RUNTIME_OPTIONS = '--max-semi-space-size=6';
  */
 export const V8_COMPILER_OPTIONS = ['--max-inlined-bytecode-size-cumulative=3000', '--max-inlined-bytecode-size=1000'] as const;
 
+/**
+ * V8 options that must be set before the heap is made, which Node refuses in
+ * NODE_OPTIONS: the bin's shebang carries them (`#!/usr/bin/env -S node ...`,
+ * so the unit's ExecStart and `npx sipwarden` get them), and whatever starts
+ * bin/sipwarden.js with `node` itself passes them (the e2e tests, the benches).
+ * No memory reducer: it runs compacting collections on a timer once the
+ * allocation rate drops (8 and ~16 s after start-up, and again after every
+ * flood), each stopping the event loop for 9-16 ms in the lab; one that fell
+ * on the first guesses of an attack let a seventh wrong password through
+ * where the sixth is the bound (docs/performance.md). The heap still shrinks
+ * at V8's ordinary major collections.
+ */
+export const NODE_COMMAND_LINE_OPTIONS = ['--no-memory-reducer'] as const;
+
 /** The compiler options to set: those the command line (`execArgv`) does not set itself, which win. */
 export function compilerOptionsFor(execArgv: readonly string[]): string[] {
   return V8_COMPILER_OPTIONS.filter((flag) => {

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { V8_COMPILER_OPTIONS, compilerOptionsFor, withRuntimeOptions } from '../../../src/ops/runtime.ts';
+import { NODE_COMMAND_LINE_OPTIONS, V8_COMPILER_OPTIONS, compilerOptionsFor, withRuntimeOptions } from '../../../src/ops/runtime.ts';
 
 const main = fileURLToPath(new URL('../../../bin/sipwarden.js', import.meta.url));
 
@@ -31,5 +33,19 @@ describe('runtime options', () => {
     assert.equal(withRuntimeOptions(undefined), '--max-semi-space-size=6');
     assert.equal(withRuntimeOptions('--inspect'), '--inspect --max-semi-space-size=6');
     assert.equal(withRuntimeOptions('--max-semi-space-size=6'), '--max-semi-space-size=6');
+  });
+
+  it("the bin's shebang carries the node options that only the command line can set, and node takes them", () => {
+    const shebang = readFileSync(main, 'utf8').split('\n')[0]!;
+    assert.equal(shebang, `#!/usr/bin/env -S node ${NODE_COMMAND_LINE_OPTIONS.join(' ')}`);
+    const r = spawnSync(process.execPath, [...NODE_COMMAND_LINE_OPTIONS, '-e', '0'], { encoding: 'utf8' });
+    assert.equal(r.stderr, '');
+    assert.equal(r.status, 0);
+  });
+
+  it('runs the CLI through its shebang (env -S), as the unit and npx do', () => {
+    const r = spawnSync(main, ['check-config', fileURLToPath(new URL('../../../config/sipwarden.example.json', import.meta.url))], { encoding: 'utf8', env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, '');
   });
 });
