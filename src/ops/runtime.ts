@@ -27,11 +27,11 @@ export const V8_COMPILER_OPTIONS = ['--max-inlined-bytecode-size-cumulative=3000
  * so the unit's ExecStart and `npx sipwarden` get them), and whatever starts
  * bin/sipwarden.js with `node` itself passes them (the e2e tests, the benches).
  * No memory reducer: it runs compacting collections on a timer once the
- * allocation rate drops (8 and ~16 s after start-up, and again after every
- * flood), each stopping the event loop for 9-16 ms in the lab; one that fell
- * on the first guesses of an attack let a seventh wrong password through
- * where the sixth is the bound (docs/performance.md). The heap still shrinks
- * at V8's ordinary major collections.
+ * allocation rate drops (measured 8 and ~16 s after start-up; by V8's design
+ * also when a busy spell ends), each stopping the event loop for 9-16 ms in
+ * the lab; one that fell on the first guesses of an attack let a seventh
+ * wrong password through where the sixth is the bound (docs/performance.md).
+ * The heap still shrinks at V8's ordinary major collections.
  */
 export const NODE_COMMAND_LINE_OPTIONS = ['--no-memory-reducer'] as const;
 
