@@ -48,6 +48,32 @@ function describe(e: SchemaError): string {
   return `${keyPath(e.instancePath)}: ${e.message ?? 'is invalid'}`;
 }
 
+/**
+ * A rule in the one shape every rule gets (the same keys in the same order,
+ * undefined where unset): the detectors read their rule on every event, and
+ * rules spread from their JSON had as many hidden classes as key sets, so
+ * those reads were polymorphic and re-optimised as new rules came into play.
+ */
+function ruleOf(r: Record<string, any>, windowMs: number): DetectionRule {
+  const m: Record<string, any> = r.match ?? {};
+  return {
+    id: r.id,
+    description: r.description,
+    enabled: r.enabled,
+    kind: r.kind,
+    match: { types: m.types, failures: m.failures, services: m.services, notServices: m.notServices },
+    groupBy: r.groupBy,
+    prefixV4: r.prefixV4,
+    prefixV6: r.prefixV6,
+    count: r.count ?? 'attempts',
+    distinct: r.distinct,
+    windowMs,
+    threshold: r.threshold,
+    action: r.action,
+    allPorts: r.allPorts,
+  };
+}
+
 /** Reads, validates and resolves a config file; throws ConfigError naming every bad key. */
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
   let text: string;
@@ -106,8 +132,7 @@ export function resolveConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv
     if (r.enabled === false) return;
     const windowMs = ms(`rules[${i}].window`, r.window, 0);
     if (windowMs <= 0) problems.push(`rules[${i}].window: must be longer than 0`);
-    const { window: _w, ...rest } = r;
-    rules.push({ ...rest, count: r.count ?? 'attempts', windowMs } as DetectionRule);
+    rules.push(ruleOf(r, windowMs));
   });
 
   const bans = c.bans ?? {};
