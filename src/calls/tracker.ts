@@ -50,7 +50,7 @@ interface AccountState {
   readonly failures: TimeRing;
   suspectUntil: number;
   suspectWhy: string;
-  lastAuth?: { ip: string; time: number };
+  lastAuth: { ip: string; time: number } | undefined;
 }
 
 /**
@@ -125,7 +125,7 @@ export class CallTracker {
     let st = this.accounts.get(name);
     if (!st) {
       if (this.accounts.size >= MAX_ACCOUNTS) this.accounts.delete(this.accounts.keys().next().value!);
-      this.accounts.set(name, (st = { ips: [], failures: new TimeRing(MAX_FAILURES), suspectUntil: 0, suspectWhy: '' }));
+      this.accounts.set(name, (st = { ips: [], failures: new TimeRing(MAX_FAILURES), suspectUntil: 0, suspectWhy: '', lastAuth: undefined }));
     }
     return st;
   }

@@ -183,16 +183,22 @@ class Group {
   }
 
   sweep(now: number): void {
-    const runners = this.runners;
-    const banned = this.banned;
-    this.table.sweep((slot) => {
-      // A banned key stays while its ban lasts: forgotten, its next event would be counted again.
-      let live = banned !== undefined && banned.covers(slot, now, false);
-      for (let i = 0; i < runners.length; i++) if (runners[i]!.keep(slot, now)) live = true;
-      return !live;
-    });
+    this.sweepNow = now;
+    this.table.sweep(this.dead);
     this.lastSweep = now;
   }
+
+  // One closure for every sweep: a new one per sweep was a new call target for the table's
+  // loop each time, and its optimised code was thrown away and made again, sweep after sweep.
+  private sweepNow = 0;
+  private readonly dead = (slot: number): boolean => {
+    const now = this.sweepNow;
+    const runners = this.runners;
+    // A banned key stays while its ban lasts: forgotten, its next event would be counted again.
+    let live = this.banned !== undefined && this.banned.covers(slot, now, false);
+    for (let i = 0; i < runners.length; i++) if (runners[i]!.keep(slot, now)) live = true;
+    return !live;
+  };
 }
 
 export interface EngineOptions extends Omit<DetectorOptions, 'table'> {
