@@ -26,6 +26,7 @@ const ip = (i) => '198.18.' + ((i >> 8) & 255) + '.' + (i & 255);
 const tv = () => new Date().toISOString().replace('Z', '+0000');
 let conn = 0;
 net.createServer((s) => {
+  s.setNoDelay(true); // as Asterisk sets TCP_NODELAY on manager connections
   s.on('error', () => {});
   const me = ++conn;
   s.write('Asterisk Call Manager/11.0.0\\r\\n');

@@ -23,6 +23,7 @@ const pad = (n, w) => String(n).padStart(w, '0');
 const tv = (ms) => { const d = new Date(ms); return d.getUTCFullYear() + '-' + pad(d.getUTCMonth() + 1, 2) + '-' + pad(d.getUTCDate(), 2) + 'T' + pad(d.getUTCHours(), 2) + ':' + pad(d.getUTCMinutes(), 2) + ':' + pad(d.getUTCSeconds(), 2) + '.' + pad(d.getUTCMilliseconds(), 3) + '+0000'; };
 const ip = (i) => '198.' + (18 + ((i >> 16) & 1)) + '.' + ((i >> 8) & 255) + '.' + (i & 255);
 const srv = net.createServer((s) => {
+  s.setNoDelay(true); // as Asterisk sets TCP_NODELAY on manager connections
   s.on('error', () => {});
   s.write('Asterisk Call Manager/11.0.0\\r\\n');
   let started = false;

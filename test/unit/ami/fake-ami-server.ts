@@ -58,6 +58,7 @@ export class FakeAmi {
   }
 
   private onConnection(socket: net.Socket): void {
+    socket.setNoDelay(true); // as Asterisk sets TCP_NODELAY on manager connections
     const conn = ++this.connections;
     this.sockets.add(socket);
     socket.on('close', () => {
