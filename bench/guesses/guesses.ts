@@ -12,7 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NODE_COMMAND_LINE_OPTIONS } from '../../src/ops/runtime.ts';
+import { guardArgv } from '../../test/e2e/guard-argv.ts';
 
 process.env.SIPWARDEN_LAB_PREFIX ??= 'swbench';
 const lab = await import('../../test/e2e/lab.ts');
@@ -88,7 +88,7 @@ async function runSipwarden(dir: string, dict: string, host: 'h11' | 'h12', scan
   writeFileSync(cfgPath, JSON.stringify(cfg, null, 2));
   const rec = lab.amiRecorder({ events: 'security' });
   await rec.ready;
-  const sw = lab.spawnInNs('pbx', process.execPath, [...NODE_COMMAND_LINE_OPTIONS, join(lab.REPO_ROOT, 'bin/sipwarden.js'), 'run', '--config', cfgPath, '--no-console'], { cwd: lab.REPO_ROOT });
+  const sw = lab.spawnInNs('pbx', process.execPath, guardArgv('run', '--config', cfgPath, '--no-console'), { cwd: lab.REPO_ROOT });
   let log = '';
   sw.stdout?.on('data', (d: Buffer) => (log += d.toString()));
   sw.stderr?.on('data', (d: Buffer) => (log += d.toString()));

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NODE_COMMAND_LINE_OPTIONS } from '../../src/ops/runtime.ts';
+import { guardArgv } from './guard-argv.ts';
 
 // lab.ts reads the prefix when evaluated; '?ops' gives this private instance, and the
 // variable is put back so suites loaded after this file keep their own prefix.
@@ -125,7 +125,7 @@ describe('ops: the live console in a real terminal (tmux)', function () {
       const cfg = join(dir, 'sipwarden.json');
       writeFileSync(cfg, JSON.stringify(c));
       // In the pbx namespace: AMI on its loopback, and nft changes only that namespace's ruleset.
-      newSession('run', ['ip', 'netns', 'exec', lab.nsName('pbx'), process.execPath, ...NODE_COMMAND_LINE_OPTIONS, BIN, 'run', '--config', cfg]);
+      newSession('run', ['ip', 'netns', 'exec', lab.nsName('pbx'), process.execPath, ...guardArgv('run', '--config', cfg)]);
       await waitScreen('run', /AMI: connected/, 20_000);
 
       // An account name with an escape sequence, as an attacker sends it (percent-encoded; Asterisk decodes it).

@@ -10,6 +10,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { guardArgv } from './guard-argv.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/sipwarden.js', import.meta.url));
 const isRoot = process.getuid?.() === 0;
@@ -100,7 +101,7 @@ describe('ops: start-up errors and the running service, via the CLI', function (
   it('runs with metrics: scrape, SIGHUP reload, SIGTERM exits 0', async () => {
     const port = await freePort();
     const cfg = config('ok.json', { mode: 'dry-run', metrics: { enabled: true, port } });
-    const child = spawn(process.execPath, [BIN, 'run', '--no-console', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, guardArgv('run', '--no-console', '--config', cfg), { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

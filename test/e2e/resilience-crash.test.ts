@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BanJournal } from '../../src/store/journal.ts';
 import { runCommand } from '../../src/respond/run-command.ts';
-import { NODE_COMMAND_LINE_OPTIONS } from '../../src/ops/runtime.ts';
+import { guardArgv } from './guard-argv.ts';
 
 const NS = `swres-crash-${process.pid}`;
 const REPO = new URL('../..', import.meta.url).pathname;
@@ -66,7 +66,7 @@ async function kernelSet(): Promise<Set<string>> {
 }
 
 function startSipwarden(config: string): { child: ChildProcess; log: () => string } {
-  const child = spawn('ip', ['netns', 'exec', NS, process.execPath, ...NODE_COMMAND_LINE_OPTIONS, join(REPO, 'bin/sipwarden.js'), 'run', '--config', config, '--no-console'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('ip', ['netns', 'exec', NS, process.execPath, ...guardArgv('run', '--config', config, '--no-console')], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (log += d.toString()));

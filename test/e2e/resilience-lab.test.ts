@@ -12,7 +12,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NODE_COMMAND_LINE_OPTIONS } from '../../src/ops/runtime.ts';
+import { guardArgv } from './guard-argv.ts';
 
 process.env.SIPWARDEN_LAB_PREFIX ??= 'swres';
 const lab = await import('./lab.ts');
@@ -53,7 +53,7 @@ describe('resilience: real Asterisk lab (restart mid-attack, spoofed trunk)', fu
     // svcrack's User-Agent would be dropped by the scanner drop before Asterisk sees it: off, to test detection.
     cfg.scannerDrop = { ...cfg.scannerDrop, enabled: false };
     writeFileSync(join(dir, 'sipwarden.json'), JSON.stringify(cfg));
-    sw = lab.spawnInNs('pbx', process.execPath, [...NODE_COMMAND_LINE_OPTIONS, join(lab.REPO_ROOT, 'bin/sipwarden.js'), 'run', '--config', join(dir, 'sipwarden.json'), '--no-console'], { cwd: lab.REPO_ROOT });
+    sw = lab.spawnInNs('pbx', process.execPath, guardArgv('run', '--config', join(dir, 'sipwarden.json'), '--no-console'), { cwd: lab.REPO_ROOT });
     sw.stdout?.on('data', (d: Buffer) => (log += d.toString()));
     sw.stderr?.on('data', (d: Buffer) => (log += d.toString()));
     assert.ok(await lab.waitFor(() => /trunk address\(es\) will never be banned/.test(log), 30_000), `sipwarden did not come up:\n${log.slice(-2000)}`);

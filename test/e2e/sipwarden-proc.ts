@@ -4,7 +4,8 @@ import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT, spawnInNs, type LabHost } from './lab.ts';
-import { NODE_COMMAND_LINE_OPTIONS, withRuntimeOptions } from '../../src/ops/runtime.ts';
+import { withRuntimeOptions } from '../../src/ops/runtime.ts';
+import { guardArgv } from './guard-argv.ts';
 
 export type LogLine = Record<string, any>;
 
@@ -22,7 +23,7 @@ export class SipwardenProc {
   start(extraEnv: NodeJS.ProcessEnv = {}): void {
     // Niceness -5, as systemd/sipwarden.service runs it (nice execs: the PID stays the service's).
     // With the node options of the bin's shebang, as the unit runs it.
-    this.child = spawnInNs(this.host, 'nice', ['-n', '-5', process.execPath, ...NODE_COMMAND_LINE_OPTIONS, join(REPO_ROOT, 'bin/sipwarden.js'), 'run', '--config', this.configPath, '--no-console'], {
+    this.child = spawnInNs(this.host, 'nice', ['-n', '-5', process.execPath, ...guardArgv('run', '--config', this.configPath, '--no-console')], {
       // The V8 options of the unit, too.
       env: { ...process.env, NODE_OPTIONS: withRuntimeOptions(process.env['NODE_OPTIONS']), ...extraEnv },
       cwd: REPO_ROOT,

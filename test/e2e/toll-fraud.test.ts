@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { NODE_COMMAND_LINE_OPTIONS } from '../../src/ops/runtime.ts';
+import { guardArgv } from './guard-argv.ts';
 
 type Lab = typeof import('./lab.ts');
 let lab: Lab;
@@ -76,7 +76,7 @@ describe('e2e: toll-fraud guard against the real Asterisk', function () {
     });
     watcher.write(`Action: Login\r\nUsername: ${lab.AMI.username}\r\nSecret: ${lab.AMI.secret}\r\nEvents: call\r\n\r\n`);
 
-    svc = lab.spawnInNs('pbx', process.execPath, [...NODE_COMMAND_LINE_OPTIONS, join(lab.REPO_ROOT, 'bin/sipwarden.js'), 'run', '--config', join(dir, 'config.json'), '--no-console'], { cwd: lab.REPO_ROOT });
+    svc = lab.spawnInNs('pbx', process.execPath, guardArgv('run', '--config', join(dir, 'config.json'), '--no-console'), { cwd: lab.REPO_ROOT });
     let out = '';
     svc.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
