@@ -138,124 +138,168 @@ function mixBytes(b: DataView, at: number, n: number): void {
   H2 = Math.imul(h2 ^ (0x7f4a7c15 + n), 0x5bd1e995);
 }
 
-/**
- * Remembers attempt keys for the SIP retransmit lifetime (Timer F, 32 s) in
- * event time: a hash set in two typed arrays (open addressing), so a key
- * costs 16 bytes and a lookup touches one or two cache lines. An expired
- * entry is a free cell to the next insert; a rebuild keeps only live ones.
- * Past `maxKeys` live keys the oldest half (by expiry, estimated from a
- * sample) is dropped: memory stays bounded under a flood of unique keys.
- */
-export class AttemptDeduper {
-  /**
-   * Cell i is [2i] the key and [2i + 1] its expiry (0 = empty): one array, so
-   * a probe reads one cache line, not one in each of two arrays.
-   */
-  private cells: Float64Array;
+/** One generation of the deduper: a hash set of keys and their expiry (open addressing). */
+class Generation {
+  /** Cell i is [2i] the key and [2i + 1] its expiry: one array, so a cell is one place in memory. */
+  cells: Float64Array;
+  /** Cell i's tag: 0 for an empty cell, else tagOf(spread(key)). */
+  tags: Uint8Array;
   /** Cells in the table (any size: a cell is found by multiply-shift, not a mask). */
-  private cellCount: number;
-  /** Cells holding a key, expired or not. */
-  private count = 0;
-  private spare: Float64Array | undefined;
+  n: number;
+  /** Keys held, expired or not. */
+  count = 0;
+  /** Event time of the first and the latest key put here. */
+  first = 0;
+  last = 0;
 
-  constructor(
-    private readonly ttlMs = 32_000,
-    private readonly maxKeys = 200_000,
-    /** Smallest table, and the step tables grow by; tests use a tiny one to force collisions. */
-    private readonly minCells = 1024,
-  ) {
-    this.cells = new Float64Array(minCells * 2);
-    this.cellCount = minCells;
+  constructor(n: number) {
+    this.cells = new Float64Array(n * 2);
+    this.tags = new Uint8Array(n);
+    this.n = n;
   }
 
-  /** True when the key is new (an attempt), false for a retransmit. */
-  isNew(key: number, now: number): boolean {
+  /** The cell holding `key` (>= 0), or -1 - the empty cell where its probe ended. */
+  find(key: number, h: number): number {
+    const tags = this.tags;
     const c = this.cells;
-    const n = this.cellCount;
-    let reuse = -1;
-    let i = cellOf(key, n);
+    const n = this.n;
+    const tag = tagOf(h);
+    let i = cellAt(h, n);
     for (;; i = i + 1 === n ? 0 : i + 1) {
-      const u = c[2 * i + 1]!;
-      if (u === 0) break;
-      if (c[2 * i] === key) {
-        if (u >= now) return false;
-        c[2 * i + 1] = now + this.ttlMs; // seen before, long ago: a new attempt
-        return true;
-      }
-      if (reuse < 0 && u < now) reuse = i;
+      const t = tags[i]!;
+      if (t === 0) return -1 - i;
+      if (t === tag && c[2 * i] === key) return i;
     }
-    if (reuse < 0) {
-      reuse = i;
-      this.count++;
-    }
-    c[2 * reuse] = key;
-    c[2 * reuse + 1] = now + this.ttlMs;
-    if (this.count * 4 > n * 3 || this.count > this.maxKeys) this.rebuild(now);
-    return true;
   }
 
-  /** Drops expired keys; call when the stream is quiet. */
-  trim(now: number): void {
-    if (this.count > 0) this.rebuild(now);
+  /** Puts a key known to be absent into the empty cell `i`. */
+  put(i: number, key: number, h: number, until: number, now: number): void {
+    this.tags[i] = tagOf(h);
+    this.cells[2 * i] = key;
+    this.cells[2 * i + 1] = until;
+    if (this.count++ === 0) this.first = now;
+    this.last = now;
   }
 
-  /** Keys held, expired ones not yet dropped included. */
-  get size(): number {
-    return this.count;
+  /** Empty, keeping its arrays (only the tags say what a cell holds). */
+  clear(): void {
+    if (this.count > 0) this.tags.fill(0);
+    this.count = 0;
   }
 
-  /** Keeps the live keys (at most KEEP of maxKeys: the latest to expire) in a table sized for them. */
-  private rebuild(now: number): void {
-    const old = this.cells;
-    const oldCells = old.length >> 1;
-    let live = 0;
-    for (let i = 0; i < oldCells; i++) if (old[2 * i + 1]! >= now) live++;
-    const cutoff = live > this.maxKeys * KEEP ? this.cutoffFor(old, now, live) : now;
-    // At most half full, sized to the keys (a power of two would be up to twice that: 8 MB, not 6, at 200k keys).
-    const cells = Math.max(this.minCells, Math.ceil((Math.min(live, this.maxKeys) * 2) / this.minCells) * this.minCells);
-    // At the cap a rebuild comes every few thousand inserts at the same size: swap with
-    // a spare table instead of allocating 16 bytes a cell each time.
-    const c = this.spare !== undefined && this.spare.length === cells * 2 ? this.spare.fill(0) : new Float64Array(cells * 2);
-    let count = 0;
-    for (let i = 0; i < oldCells; i++) {
-      const u = old[2 * i + 1]!;
-      if (u === 0 || u < cutoff) continue;
-      const key = old[2 * i]!;
-      let j = cellOf(key, cells);
-      while (c[2 * j + 1] !== 0) j = j + 1 === cells ? 0 : j + 1;
-      c[2 * j] = key;
-      c[2 * j + 1] = u;
-      if (++count >= cells >>> 1) break; // cannot happen with the cutoff; a bound all the same
+  /** Empty, with a table of `n` cells. */
+  resize(n: number): void {
+    this.cells = new Float64Array(n * 2);
+    this.tags = new Uint8Array(n);
+    this.n = n;
+    this.count = 0;
+  }
+
+  /** The same keys in a table of `n` cells. */
+  regrow(n: number): void {
+    const { cells, tags, n: old, count, first, last } = this;
+    this.resize(n);
+    for (let i = 0; i < old; i++) {
+      if (tags[i] === 0) continue;
+      const key = cells[2 * i]!;
+      const j = -1 - this.find(key, spread(key));
+      this.tags[j] = tags[i]!;
+      this.cells[2 * j] = key;
+      this.cells[2 * j + 1] = cells[2 * i + 1]!;
     }
-    this.spare = oldCells === cells ? old : undefined;
-    this.cells = c;
-    this.cellCount = cells;
     this.count = count;
-  }
-
-  /** An expiry time keeping about KEEP of maxKeys of the `live` keys, estimated from a sample. */
-  private cutoffFor(cells: Float64Array, now: number, live: number): number {
-    const sample: number[] = [];
-    const n = cells.length >> 1;
-    const step = Math.max(1, Math.floor(n / 4096));
-    for (let i = 0; i < n; i += step) if (cells[2 * i + 1]! >= now) sample.push(cells[2 * i + 1]!);
-    if (sample.length === 0) return now;
-    sample.sort((a, b) => a - b);
-    const drop = 1 - (this.maxKeys * KEEP) / live;
-    return sample[Math.min(sample.length - 1, Math.max(0, Math.ceil(drop * sample.length)))]!;
+    this.first = first;
+    this.last = last;
   }
 }
 
 /**
- * Share of maxKeys a rebuild at the cap keeps: the next one is half the cap of
- * inserts away. Each rebuild re-inserts what it keeps, so keeping three
- * quarters cost three re-inserts per new key under a flood, half costs one.
+ * Remembers attempt keys for the SIP retransmit lifetime (Timer F, 32 s) in
+ * event time, bounded by `maxKeys`, in two generations. New keys go to the
+ * current one. When it holds half of maxKeys, or its first key expires, the
+ * previous one is dropped and the current one takes its place. So under a flood of unique keys
+ * the newest half to all of maxKeys are known, no key is ever re-inserted, and
+ * the arrays are reused, not made again.
+ *
+ * A cell costs 17 bytes: 16 for the key and its expiry, and a one-byte tag (0
+ * = empty, else 8 bits of the key's hash). Nearly every failure of a flood is
+ * a new attempt, so most lookups end at an empty cell: the tags, a sixteenth
+ * of the table, answer them from the CPU's cache, and a 16-byte cell is read
+ * only where its tag matches (a retransmit, or 1 in 255 of the cells probed).
  */
-const KEEP = 0.5;
+export class AttemptDeduper {
+  private cur: Generation;
+  private prev: Generation;
+  /** Keys a generation holds before it is retired (half of maxKeys). */
+  private readonly half: number;
+  /** Cells of a full generation: then half full. */
+  private readonly maxCells: number;
 
-/** The cell of a key in a table of `n` cells. */
-function cellOf(key: number, n: number): number {
-  return Math.floor((spread(key) * n) / 4294967296);
+  constructor(
+    private readonly ttlMs = 32_000,
+    maxKeys = 200_000,
+    /** Smallest table, and the step tables grow by; tests use a tiny one to force collisions. */
+    private readonly minCells = 1024,
+  ) {
+    this.half = Math.max(1, Math.ceil(maxKeys / 2));
+    this.maxCells = Math.max(minCells, Math.ceil((this.half * 2) / minCells) * minCells);
+    this.cur = new Generation(minCells);
+    this.prev = new Generation(minCells);
+  }
+
+  /** True when the key is new (an attempt), false for a retransmit. */
+  isNew(key: number, now: number): boolean {
+    const ttl = this.ttlMs;
+    // Retired once its first key expires: the previous one's keys, all older, have expired
+    // too and are dropped; so every key of the current generation is live.
+    if (this.cur.count > 0 && this.cur.first + ttl < now) this.retire();
+    const cur = this.cur;
+    const prev = this.prev;
+    const h = spread(key);
+    const i = cur.find(key, h);
+    if (i >= 0) return false;
+    if (prev.count > 0) {
+      const j = prev.find(key, h);
+      // Expired there: a new attempt, kept in the current generation.
+      if (j >= 0 && prev.cells[2 * j + 1]! >= now) return false;
+    }
+    cur.put(-1 - i, key, h, now + ttl, now);
+    if (cur.count >= this.half) this.retire();
+    else if (cur.count * 4 > cur.n * 3) cur.regrow(Math.min(this.maxCells, cur.n * 2));
+    return true;
+  }
+
+  /** Drops the generations whose keys have all expired; call when the stream is quiet. */
+  trim(now: number): void {
+    const ttl = this.ttlMs;
+    // An empty generation keeps no large arrays either (the one a retirement emptied).
+    for (const g of [this.prev, this.cur]) if ((g.count === 0 || g.last + ttl < now) && (g.count > 0 || g.n > this.minCells)) g.resize(this.minCells);
+  }
+
+  /** Keys held, expired ones not yet dropped included. */
+  get size(): number {
+    return this.cur.count + this.prev.count;
+  }
+
+  /** The current generation becomes the previous one, and the old previous one, emptied, the current one. */
+  private retire(): void {
+    const next = this.prev;
+    this.prev = this.cur;
+    next.clear();
+    // Under a flood the generations are the same size: the arrays serve again as they are.
+    if (next.n !== this.prev.n && this.prev.count >= this.half) next.resize(this.prev.n);
+    this.cur = next;
+  }
+}
+
+/** The cell of a key (by its spread hash) in a table of `n` cells: from the hash's high bits. */
+function cellAt(h: number, n: number): number {
+  return Math.floor((h * n) / 4294967296);
+}
+
+/** A cell's tag from the hash's low 8 bits (the cell comes from the high ones), never 0. */
+function tagOf(h: number): number {
+  return (h & 0xff) || 1;
 }
 
 /** Mixes the 53-bit key into 32 bits for the cell index. */

@@ -34,6 +34,35 @@ describe('retransmit deduper (typed-array hash set)', () => {
     );
   });
 
+  it('past its cap forgets only old keys: never a retransmit that is not one, and the newest half of the cap always known', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 400 }), fc.constantFrom(0, 1, 10, 5_000, 31_999, 32_001)), { maxLength: 4000 }),
+        (steps) => {
+          const MAX = 64;
+          const d = new AttemptDeduper(32_000, MAX, 4);
+          // Per key: when it last counted as new, and how many new keys had been counted by then.
+          const seen = new Map<number, { at: number; nth: number }>();
+          let news = 0;
+          let now = 1;
+          for (const [key, dt] of steps) {
+            now += dt;
+            const s = seen.get(key);
+            const got = d.isNew(key, now);
+            const live = s !== undefined && s.at + 32_000 >= now;
+            // A key not seen within the lifetime is always a new attempt (never an uncounted guess).
+            if (!live) assert.equal(got, true, `key ${key} at ${now}: unseen or expired, yet a retransmit`);
+            // Seen within the lifetime and fewer than half the cap of new keys since: still known.
+            else if (news - s.nth < MAX / 2) assert.equal(got, false, `key ${key} at ${now}: ${news - s.nth} new keys since, forgotten`);
+            if (got) seen.set(key, { at: now, nth: ++news });
+            assert.ok(d.size <= MAX, `size ${d.size}`);
+          }
+        },
+      ),
+      { numRuns: 300, seed: 23 },
+    );
+  });
+
   it('stays bounded under a flood of unique keys, keeps the newest, and empties when quiet', () => {
     const d = new AttemptDeduper(32_000, 10_000);
     let peak = 0;
