@@ -9,11 +9,11 @@
 // printed), BENCH_ONLY=throughput,memory,reaction,guesses.
 // Parts that need root (3, 4) say why they are skipped.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ROW_TAG, k, ok, type Row } from './lib/report.ts';
+import { benchBuild } from './lib/build.ts';
 import { ensureTool, oneCore } from './lib/tools.ts';
 import { NODE_COMMAND_LINE_OPTIONS, V8_COMPILER_OPTIONS, applyCompilerOptions, withRuntimeOptions } from '../src/ops/runtime.ts';
 
@@ -49,20 +49,10 @@ row('runtime', 'node and V8 options (every node process of the bench)', `${proce
  */
 let built: string | undefined;
 function compiledChild(name: string): { args: string[]; what: string } {
-  const root = here('..');
-  const out = join(root, '.bench-build');
+  const out = join(here('..'), '.bench-build');
   if (built === undefined) {
-    const tsc = join(root, 'node_modules', '.bin', 'tsc');
-    const b = spawnSync(tsc, ['-p', join(root, 'tsconfig.json'), '--outDir', out, '--noEmit', 'false'], { encoding: 'utf8' });
-    built = b.status === 0 ? '' : (b.stdout + b.stderr).slice(0, 200);
-    // The build resolves the example config and the captures relative to itself.
-    if (built === '') {
-      for (const [link, target] of [['config', '../config'], ['test/fixtures', '../../test/fixtures']] as const) {
-        const at = join(out, link);
-        mkdirSync(dirname(at), { recursive: true });
-        if (!existsSync(at)) symlinkSync(target, at);
-      }
-    }
+    const b = benchBuild(here('..'));
+    built = 'error' in b ? b.error : '';
   }
   if (built !== '') return { args: ['--import', 'tsx', here(`./${name}.ts`)], what: `tsx (tsc build failed: ${built})` };
   return { args: [join(out, 'bench', `${name}.js`)], what: 'tsc build (.bench-build/), as deployed' };

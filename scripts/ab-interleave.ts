@@ -1,41 +1,31 @@
-#!/usr/bin/env node
 // Compares the throughput path of two checkouts of sipwarden in one process, their rounds
 // interleaved (A B, B A, ...), so both see the same spells of this noisy machine.
 // Each checkout is built with tsc into its .bench-build/, as bench/run.ts builds it:
 //   git worktree add /tmp/base HEAD~1 && (cd /tmp/base && npm ci)
-//   taskset -c 0 node --no-memory-reducer scripts/ab-interleave.mjs /tmp/base . [rounds]
+//   taskset -c 0 node --no-memory-reducer --import tsx scripts/ab-interleave.ts /tmp/base . [rounds]
 // Prints each checkout's median rate and the median of the per-pair ratios (B / A).
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { benchBuild } from '../bench/lib/build.ts';
 
 const [rootA, rootB, roundsArg] = process.argv.slice(2);
 if (!rootA || !rootB) {
-  console.error('usage: ab-interleave.mjs <checkout A> <checkout B> [rounds (default 8)]');
+  console.error('usage: ab-interleave.ts <checkout A> <checkout B> [rounds (default 8)]');
   process.exit(2);
 }
 
-/** The checkout's tsc build in .bench-build/, with the links bench/run.ts makes (config, captures). */
-function build(root) {
-  const out = join(resolve(root), '.bench-build');
-  const tsc = join(resolve(root), 'node_modules', '.bin', 'tsc');
-  const b = spawnSync(tsc, ['-p', join(resolve(root), 'tsconfig.json'), '--outDir', out, '--noEmit', 'false'], { encoding: 'utf8' });
-  if (b.status !== 0) {
-    console.error(`tsc failed in ${root}: ${(b.error?.message ?? b.stdout + b.stderr).slice(0, 500)}`);
+function build(root: string): string {
+  const b = benchBuild(root);
+  if ('error' in b) {
+    console.error(`tsc failed in ${root}: ${b.error}`);
     process.exit(1);
   }
-  for (const [link, target] of [['config', '../config'], ['test/fixtures', '../../test/fixtures']]) {
-    const at = join(out, link);
-    mkdirSync(dirname(at), { recursive: true });
-    if (!existsSync(at)) symlinkSync(target, at);
-  }
-  return out;
+  return b.dir;
 }
 const dirA = build(rootA);
 const dirB = build(rootB);
 const rounds = Math.max(2, Number(roundsArg ?? 8));
-const load = (dir, file) => import(pathToFileURL(resolve(dir, file)).href);
+const load = (dir: string, file: string) => import(pathToFileURL(resolve(dir, file)).href);
 const A = await load(dirA, 'bench/throughput/throughput.js');
 const B = await load(dirB, 'bench/throughput/throughput.js');
 const W = await load(dirA, 'bench/lib/workload.js');
@@ -47,9 +37,9 @@ const cs = W.chunks(w.ami);
 const warm = W.chunks(w.ami.subarray(0, 20 << 20));
 A.runSipwarden(warm);
 B.runSipwarden(warm);
-const rate = (r) => (r.security / r.ms) * 1000;
-const ra = [];
-const rb = [];
+const rate = (r: { security: number; ms: number }): number => (r.security / r.ms) * 1000;
+const ra: number[] = [];
+const rb: number[] = [];
 for (let i = 0; i < rounds; i++) {
   if (i % 2 === 0) {
     ra.push(rate(A.runSipwarden(cs)));
@@ -59,8 +49,8 @@ for (let i = 0; i < rounds; i++) {
     ra.push(rate(A.runSipwarden(cs)));
   }
 }
-const median = (v) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)];
-const ratios = ra.map((x, i) => rb[i] / x);
-const k = (n) => Math.round(n).toLocaleString('en-US');
+const median = (v: number[]): number => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)]!;
+const ratios = ra.map((x, i) => rb[i]! / x);
+const k = (n: number): string => Math.round(n).toLocaleString('en-US');
 console.log(`A ${k(median(ra))} events/s, B ${k(median(rb))} events/s; B/A median of ${rounds} pairs ${median(ratios).toFixed(3)} (${ratios.map((r) => r.toFixed(2)).join(' ')})`);
 process.exit(0); // the guard's idle timers
