@@ -217,9 +217,9 @@ class Generation {
  * Remembers attempt keys for the SIP retransmit lifetime (Timer F, 32 s) in
  * event time, bounded by `maxKeys`, in two generations. New keys go to the
  * current one. When it holds half of maxKeys, or its first key expires, the
- * previous one is dropped and the current one takes its place. So under a flood of unique keys
- * the newest half to all of maxKeys are known, no key is ever re-inserted, and
- * the arrays are reused, not made again.
+ * previous one is dropped and the current one takes its place. So under a
+ * flood of unique keys the newest half to all of maxKeys are known, no key is
+ * ever re-inserted, and the arrays are reused, not made again.
  *
  * A cell costs 17 bytes: 16 for the key and its expiry, and a one-byte tag (0
  * = empty, else 8 bits of the key's hash). Nearly every failure of a flood is
