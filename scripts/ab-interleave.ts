@@ -7,6 +7,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { benchBuild } from '../bench/lib/build.ts';
+import { k, medianOf } from '../bench/lib/report.ts';
 
 const [rootA, rootB, roundsArg] = process.argv.slice(2);
 if (!rootA || !rootB) {
@@ -49,8 +50,6 @@ for (let i = 0; i < rounds; i++) {
     ra.push(rate(A.runSipwarden(cs)));
   }
 }
-const median = (v: number[]): number => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)]!;
 const ratios = ra.map((x, i) => rb[i]! / x);
-const k = (n: number): string => Math.round(n).toLocaleString('en-US');
-console.log(`A ${k(median(ra))} events/s, B ${k(median(rb))} events/s; B/A median of ${rounds} pairs ${median(ratios).toFixed(3)} (${ratios.map((r) => r.toFixed(2)).join(' ')})`);
+console.log(`A ${k(medianOf(ra))} events/s, B ${k(medianOf(rb))} events/s; B/A median of ${rounds} pairs ${medianOf(ratios).toFixed(3)} (${ratios.map((r) => r.toFixed(2)).join(' ')})`);
 process.exit(0); // the guard's idle timers
