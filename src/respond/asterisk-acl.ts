@@ -5,7 +5,7 @@ import type { Decision } from '../domain/types.ts';
 import type { ActiveEntry, Responder } from './responder.ts';
 import type { AmiActions } from './asterisk-ami.ts';
 import { validateCidr } from './ip-validate.ts';
-import { TickBatcher } from './tick-batcher.ts';
+import { InFlightBatcher } from './in-flight-batcher.ts';
 
 export interface AclResponderOptions {
   readonly ami: AmiActions;
@@ -29,14 +29,14 @@ export class AclResponder implements Responder {
   readonly name = 'asterisk-acl';
   /** cidr -> expiry (ms) */
   private readonly entries = new Map<string, number>();
-  private readonly batcher: TickBatcher<null>;
+  private readonly batcher: InFlightBatcher<null>;
   private readonly now: () => number;
   private reloadPending = false;
 
   constructor(private readonly o: AclResponderOptions) {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(o.name)) throw new Error(`bad ACL name ${JSON.stringify(o.name)}`);
     this.now = o.now ?? Date.now;
-    this.batcher = new TickBatcher<null>(async (ops) => {
+    this.batcher = new InFlightBatcher<null>(async (ops) => {
       try {
         await this.write();
         return ops.map(() => null);

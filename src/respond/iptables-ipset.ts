@@ -23,7 +23,7 @@ import { ConntrackCutter, conntrackUsable } from './conntrack.ts';
 import { dryRunExec, type DryRunRecord } from './dry-run-exec.ts';
 import { unbannableReason, validateCidr } from './ip-validate.ts';
 import { CommandFailedError, PermissionError, createExec, expectOk, isPermissionFailure, withNetns, type Exec } from './run-command.ts';
-import { TickBatcher } from './tick-batcher.ts';
+import { InFlightBatcher } from './in-flight-batcher.ts';
 import { ensureRawJump, removeRawChain } from './iptables-util.ts';
 
 export const IPT_CHAIN = 'SIPWARDEN';
@@ -130,7 +130,6 @@ export interface IptablesIpsetOptions {
   readonly maxBanMs?: number;
   readonly conntrack?: boolean;
   readonly now?: () => number;
-  readonly schedule?: (fn: () => void) => void;
 }
 
 export class IptablesIpsetResponder implements Responder {
@@ -144,7 +143,7 @@ export class IptablesIpsetResponder implements Responder {
   private readonly maxBanMs: number;
   private readonly now: () => number;
   private conntrack: boolean;
-  private readonly batcher: TickBatcher<IpsetOp>;
+  private readonly batcher: InFlightBatcher<IpsetOp>;
   private readonly cutter: ConntrackCutter;
 
   constructor(opts: IptablesIpsetOptions = {}) {
@@ -161,7 +160,7 @@ export class IptablesIpsetResponder implements Responder {
     this.maxBanMs = Math.min(opts.maxBanMs ?? Infinity, IPSET_MAX_TIMEOUT_SEC * 1000);
     this.now = opts.now ?? Date.now;
     this.conntrack = opts.conntrack ?? true;
-    this.batcher = new TickBatcher<IpsetOp>((ops) => this.runBatch(ops), opts.schedule);
+    this.batcher = new InFlightBatcher<IpsetOp>((ops) => this.runBatch(ops));
   }
 
   handles(d: Decision): boolean {

@@ -78,6 +78,8 @@ export class InteractiveNft implements NftRunner {
   private seq = 0;
   private waiter: Waiter | null = null;
   private chain: Promise<unknown> = Promise.resolve();
+  /** Batches written or waiting, not yet settled. */
+  private queued = 0;
 
   constructor(
     private readonly spawnFn: SpawnLineProcess,
@@ -86,8 +88,10 @@ export class InteractiveNft implements NftRunner {
 
   run(batch: string): Promise<NftResult> {
     // One batch at a time: the sentinel protocol needs strict request/response.
-    const p = this.chain.then(() => this.runOne(batch));
-    this.chain = p.catch(() => {});
+    // When idle, write now rather than a microtask later, after the caller's turn.
+    const p = this.queued === 0 ? this.runOne(batch) : this.chain.then(() => this.runOne(batch));
+    this.queued++;
+    this.chain = p.catch(() => {}).then(() => void this.queued--);
     return p;
   }
 

@@ -18,7 +18,7 @@ import { dryRunExec, type DryRunRecord } from './dry-run-exec.ts';
 import { unbannableReason, validateCidr } from './ip-validate.ts';
 import { InteractiveNft, OneShotNft, spawnLineProcess, type NftResult, type NftRunner, type SpawnLineProcess } from './nft-runner.ts';
 import { CommandFailedError, PermissionError, createExec, expectOk, withNetns, type Exec } from './run-command.ts';
-import { TickBatcher } from './tick-batcher.ts';
+import { InFlightBatcher } from './in-flight-batcher.ts';
 
 export const NFT_TABLE = 'sipwarden';
 const T = `inet ${NFT_TABLE}`;
@@ -64,8 +64,6 @@ export interface NftablesOptions {
   readonly now?: () => number;
   /** For the interactive strategy (tests inject a fake process). */
   readonly spawnLine?: SpawnLineProcess;
-  /** How a batch is scheduled (default setImmediate: one tick = one batch). */
-  readonly schedule?: (fn: () => void) => void;
 }
 
 export type NftStrategy = 'oneshot' | 'interactive' | 'auto';
@@ -198,7 +196,7 @@ export class NftablesResponder implements Responder {
   private readonly oneshot: NftRunner;
   private readonly interactive: NftRunner | null;
   private readonly bigBatchOps: number;
-  private readonly batcher: TickBatcher<NftOp>;
+  private readonly batcher: InFlightBatcher<NftOp>;
   private readonly cutter: ConntrackCutter;
   /** Logs the batch text for decisions flagged dryRun, even in a live backend. */
   private readonly dryExec: Exec;
@@ -222,7 +220,7 @@ export class NftablesResponder implements Responder {
     this.oneshot = new OneShotNft(this.exec);
     // Spawned lazily, on the first batch that uses it.
     this.interactive = this.strategy === 'oneshot' ? null : new InteractiveNft(opts.spawnLine ?? spawnLineProcess(opts.netns));
-    this.batcher = new TickBatcher<NftOp>((ops) => this.runBatch(ops), opts.schedule);
+    this.batcher = new InFlightBatcher<NftOp>((ops) => this.runBatch(ops));
   }
 
   handles(d: Decision): boolean {

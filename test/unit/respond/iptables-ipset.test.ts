@@ -71,15 +71,15 @@ describe('respond/iptables-ipset', () => {
     );
   });
 
-  it('batches a tick into one ipset restore; -exist updates timeouts and ignores missing dels', async () => {
+  it('the first op at once, the rest of the tick as one ipset restore; -exist updates timeouts and ignores missing dels', async () => {
     const { r, calls } = mk(undefined, { conntrack: false });
     await Promise.all([r.apply(ban('198.18.0.11')), r.apply(ban('fd00:5157::1', { allPorts: true })), r.apply(ban('198.18.4.9/24')), r.revoke(ban('198.18.0.12'))]);
     assert.deepEqual(calls, [
+      { file: 'ipset', args: ['-exist', 'restore'], stdin: 'add sipwarden-ban4 198.18.0.11 timeout 600\n' },
       {
         file: 'ipset',
         args: ['-exist', 'restore'],
         stdin:
-          'add sipwarden-ban4 198.18.0.11 timeout 600\n' +
           'add sipwarden-ban6-all fd00:5157::1 timeout 600\n' +
           'add sipwarden-net4 198.18.4.0/24 timeout 600\n' +
           'del sipwarden-ban4 198.18.0.12\n' +

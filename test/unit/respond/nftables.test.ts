@@ -106,12 +106,16 @@ describe('respond/nftables', () => {
     assert.match(b[1] ?? '', /198.18.0.21 timeout 86400s/);
   });
 
-  it('100 apply() calls in one tick -> one nft exec', async () => {
+  it('100 apply() calls in one tick -> the first at once, the other 99 in one nft exec', async () => {
     const { r, calls } = responder(undefined, { conntrack: false });
-    await Promise.all(Array.from({ length: 100 }, (_, i) => r.apply(ban(`198.18.${i >> 8}.${(i & 255) + 1}`))));
+    const all = Array.from({ length: 100 }, (_, i) => r.apply(ban(`198.18.${i >> 8}.${(i & 255) + 1}`)));
+    assert.equal(batches(calls).length, 1, 'the first ban is handed to nft before apply() returns');
+    await Promise.all(all);
     const b = batches(calls);
-    assert.equal(b.length, 1);
-    assert.equal((b[0] ?? '').split('\n').filter(Boolean).length, 300);
+    assert.equal(b.length, 2);
+    assert.equal((b[0] ?? '').split('\n').filter(Boolean).length, 3);
+    assert.equal((b[1] ?? '').split('\n').filter(Boolean).length, 297);
+    assert.match(b[1] ?? '', /198\.18\.0\.2 /);
   });
 
   it('refuses hostile or unbannable targets before any exec', async () => {
@@ -256,11 +260,16 @@ describe('respond/nft-runner interactive', () => {
     await n.close();
   });
 
-  it('the responder with the interactive strategy batches a tick into one line', async () => {
+  it('the responder with the interactive strategy writes a lone ban at once, then a tick\'s others as one line', async () => {
     const f = fakeNftI();
     const r = new NftablesResponder({ strategy: 'interactive', spawnLine: f.spawnFn, exec: fakeExec().exec, conntrack: false, logger: silent, now: () => NOW });
-    await Promise.all(Array.from({ length: 50 }, (_, i) => r.apply(ban(`198.18.1.${i + 1}`))));
+    const all = Array.from({ length: 50 }, (_, i) => r.apply(ban(`198.18.1.${i + 1}`)));
+    // Written before apply() returned: no wait for the event loop to come round.
     assert.equal(f.lines.length, 2);
+    assert.match(f.lines[0] ?? '', /198\.18\.1\.1 timeout/);
+    await Promise.all(all);
+    assert.equal(f.lines.length, 4);
+    assert.equal((f.lines[2] ?? '').split('; ').length, 49 * 3, 'the other 49 bans, 3 commands each');
     await r.shutdown();
   });
 

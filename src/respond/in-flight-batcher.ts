@@ -1,6 +1,7 @@
-// Coalesces requests made within one event-loop tick into one batch, with
-// at most one batch in flight: requests arriving meanwhile form the next
-// batch, so a ban storm costs a few spawns, not thousands.
+// Runs a request at once when nothing is in flight; requests that arrive while
+// a batch runs form the next batch. A lone ban waits for nothing (not even the
+// rest of the event-loop turn that decided it), and a ban storm still costs a
+// few spawns, not thousands.
 
 /** Runs a batch; returns one result per op (null = ok) in order. */
 export type BatchRunner<Op> = (ops: readonly Op[]) => Promise<ReadonlyArray<Error | null>>;
@@ -11,37 +12,23 @@ interface Pending<Op> {
   readonly reject: (e: Error) => void;
 }
 
-export class TickBatcher<Op> {
+export class InFlightBatcher<Op> {
   private queue: Pending<Op>[] = [];
-  private scheduled = false;
   private inFlight: Promise<void> | null = null;
 
-  constructor(
-    private readonly runBatch: BatchRunner<Op>,
-    /** setImmediate fires after the current tick's microtasks and I/O callbacks. */
-    private readonly schedule: (fn: () => void) => void = (fn) => setImmediate(fn),
-  ) {}
+  constructor(private readonly runBatch: BatchRunner<Op>) {}
 
   submit(op: Op): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ op, resolve, reject });
-      if (!this.scheduled && !this.inFlight) {
-        this.scheduled = true;
-        this.schedule(() => {
-          this.scheduled = false;
-          void this.drain();
-        });
-      }
+      // Synchronous: the runner starts (and nft gets its line) before submit returns.
+      if (!this.inFlight) void this.drain();
     });
   }
 
   /** Resolves once everything submitted so far has been run. */
   async flush(): Promise<void> {
-    for (let i = 0; i < 1_000 && (this.inFlight || this.queue.length > 0 || this.scheduled); i++) {
-      if (this.inFlight) await this.inFlight;
-      else if (this.queue.length > 0) await this.drain();
-      else await new Promise<void>((r) => setImmediate(r));
-    }
+    for (let i = 0; i < 1_000 && (this.inFlight || this.queue.length > 0); i++) await (this.inFlight ?? this.drain());
   }
 
   get pending(): number {
@@ -52,7 +39,6 @@ export class TickBatcher<Op> {
     if (this.inFlight) return this.inFlight;
     if (this.queue.length === 0) return Promise.resolve();
     this.inFlight = (async () => {
-      // Requests that come in while a batch runs form the next batch, right away.
       while (this.queue.length > 0) {
         const batch = this.queue;
         this.queue = [];
