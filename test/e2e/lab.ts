@@ -312,6 +312,41 @@ export function amiRecorder(opts: { events?: string; timeoutMs?: number; actions
 }
 
 /**
+ * Watch the PBX's nftables for new set elements (`nft monitor new elements`, bounded
+ * by `timeout`): when each element line reached this process, in ms since the epoch.
+ * Late by the pipe and the scheduler, never early: good for "in the kernel by".
+ */
+export function kernelElementWatch(timeoutMs = 60_000): { ready: Promise<void>; seenAt(elem: string): number | undefined; stop(): Promise<void> } {
+  const child = spawnInNs('pbx', 'timeout', [String(Math.ceil(timeoutMs / 1000)), 'nft', 'monitor', 'new', 'elements']);
+  const seen = new Map<string, number>();
+  let buf = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    const at = performance.timeOrigin + performance.now();
+    buf += d.toString();
+    const lines = buf.split('\n');
+    buf = lines.pop() ?? '';
+    for (const l of lines) for (const m of l.matchAll(/\{ ([^}]*) \}/g)) for (const e of m[1]!.split(',')) {
+      const elem = e.trim().split(' ')[0]!;
+      if (!seen.has(elem)) seen.set(elem, at);
+    }
+  });
+  const exited = new Promise<void>((r) => child.once('close', () => r()));
+  // nft subscribes to netlink right after it starts; there is no line to wait for.
+  const ready = new Promise<void>((res, rej) => {
+    child.once('error', rej);
+    child.once('spawn', () => setTimeout(res, 300));
+  });
+  return {
+    ready,
+    seenAt: (elem) => seen.get(elem),
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/**
  * A unix-socket bridge to the lab's AMI, so code running in the test process (host
  * namespace) can talk AMI: `net.connect(proxy.path)`. Runs a tiny node relay inside
  * the pbx namespace (pathname unix sockets work across network namespaces).
