@@ -8,6 +8,7 @@ import type { Decision } from '../domain/types.ts';
 import { loadConfig } from '../config/load.ts';
 import { parseDuration } from '../config/duration.ts';
 import { AmiClient, type ConnectionState } from '../sources/ami/client.ts';
+import { warmUp } from '../pipeline/warm-up.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
 import type { HeldDecision } from '../policy/policy.ts';
 import { Dispatcher } from '../respond/dispatcher.ts';
@@ -134,6 +135,9 @@ export class Service {
     this.every(5000, () => this.expire());
     this.every(3_600_000, async () => this.pruneJournal());
     if (cfg.asterisk.heartbeat && !this.dryRun) this.every(15_000, () => this.heartbeat());
+    // Before the first real event: the first ban must not run cold code (src/pipeline/warm-up.ts).
+    const warm = warmUp(cfg);
+    log.debug({ component: 'pipeline', ...warm }, 'decision path warmed up on a synthetic attack');
     this.ami.start();
   }
 
