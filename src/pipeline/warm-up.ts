@@ -12,13 +12,8 @@ import { Pipeline } from './pipeline.ts';
 /** TEST-NET-3 (RFC 5737): never a real peer, and these events never leave this module. */
 const NET = '203.0.113';
 
-const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
-
-/** EventTV in Asterisk's form (2026-12-07T15:04:05.123456+0000). */
-function eventTV(ms: number): string {
-  const d = new Date(ms);
-  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}000+0000`;
-}
+/** EventTV in Asterisk's form (2026-12-07T15:04:05.123+0000). */
+const eventTV = (ms: number): string => new Date(ms).toISOString().replace('Z', '+0000');
 
 interface Shape {
   readonly event: string;

@@ -6,6 +6,7 @@
 // Lag = processing time - EventTV. Lag is also split into the part the process
 // spent on a CPU and the part it was not running (descheduled by the host, or
 // the sender was): only the first is the guard's doing.
+import { PerformanceObserver } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
 import { loadConfig, DEFAULT_CONFIG_PATH } from '../../src/config/load.ts';
@@ -23,7 +24,7 @@ const cpuMs = (): number => {
 // [wall ms, cpu ms] every 2 ms while the loop runs; a gap in it is time off the CPU or busy.
 const samples: Array<[number, number]> = [];
 const sampler = setInterval(() => samples.push([Date.now(), cpuMs()]), 2);
-/** CPU ms used at or before wall time t: the last sample not after t (under-, never over-estimates). */
+/** CPU ms used by wall time t: the last sample not after t, so a window's CPU time is never under-counted. */
 function cpuAt(t: number): number {
   let lo = 0;
   let hi = samples.length - 1;
@@ -52,7 +53,6 @@ client.frames$.subscribe((f) => pipeline.push(f));
 client.start();
 
 const gcMs: number[] = [];
-const { PerformanceObserver } = await import('node:perf_hooks');
 const gcObs = new PerformanceObserver((l) => {
   for (const e of l.getEntries()) gcMs.push(e.duration);
 });
