@@ -101,6 +101,7 @@ if (only.has('reaction')) {
     try {
       const m = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as Record<string, number>;
       row('reaction', `event -> in kernel set (${k(m['measured']!)} bans, kernel ${m['kernel']})`, `p50 ${m['p50']!.toFixed(2)} ms, p90 ${m['p90']!.toFixed(2)} ms, p99 ${m['p99']!.toFixed(2)} ms, max ${m['max']!.toFixed(2)} ms`, `p99 <= 5 ms: ${ok(m['p99']! <= 5)}`);
+      row('reaction', 'of which event -> decision (the rest is nft -i)', `p50 ${m['decisionP50']!.toFixed(2)} ms, p99 ${m['decisionP99']!.toFixed(2)} ms, max ${m['decisionMax']!.toFixed(2)} ms`);
       row('reaction', 'checked in the kernel', `${k(m['inSet']!)} in set ban4; sample ${m['sampleInSet']}/${m['sampleChecked']} by nft get element`);
     } catch {
       row('reaction', 'failed', `${r.status} ${r.stderr.slice(-400)}`);

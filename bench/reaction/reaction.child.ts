@@ -4,6 +4,8 @@
 // Each source first sends 4 failures (below the 5-in-60 s limit), then, one
 // source at a time, the 5th: t0 = just before socket.write of the 5th event,
 // t1 = NftablesResponder.apply() resolved (the nft transaction committed).
+// The decision's own time (t0 to the policy's decision) is kept too: the rest
+// of t1 - t0 is nft's (the line to `nft -i`, its netlink transaction, the answer).
 // The set is then checked with `nft get element` for a sample and counted.
 // Re-executes itself inside `unshare -n` (root): the host ruleset is never touched.
 // Prints one JSON line. Usage: node --import tsx reaction.child.ts [bans=1000]
@@ -57,11 +59,14 @@ const nft = new NftablesResponder({ logger: log, conntrack: false });
 await nft.init();
 const t0 = new Map<string, number>();
 const lat: number[] = [];
+const toDecision: number[] = [];
 const done = new Map<string, () => void>();
 let applied = 0;
 pipeline.decisions$.subscribe((d: Decision) => {
   if (d.action !== 'ban-ip' || !d.target.ip) return;
   const ip = d.target.ip;
+  const s0 = t0.get(ip);
+  if (s0 !== undefined) toDecision.push(performance.now() - s0);
   void nft.apply(d).then(() => {
     const s = t0.get(ip);
     if (s !== undefined) lat.push(performance.now() - s);
@@ -103,9 +108,13 @@ for (let i = 0; i < BANS; i += Math.max(1, Math.floor(BANS / 20))) {
 const list = await runCommand('nft', ['-j', 'list', 'set', 'inet', 'sipwarden', 'ban4']);
 const doc = JSON.parse(list.stdout) as { nftables: Array<{ set?: { elem?: unknown[] } }> };
 const inSet = doc.nftables.find((x) => x.set)?.set?.elem?.length ?? 0;
-const sorted = [...lat].sort((a, b) => a - b);
-const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-console.log(JSON.stringify({ bans: BANS, measured: lat.length, applied, inSet, sampleChecked: Math.ceil(BANS / Math.max(1, Math.floor(BANS / 20))), sampleInSet: sampled, p50: pct(50), p90: pct(90), p99: pct(99), max: sorted[sorted.length - 1] ?? NaN, kernel: spawnSync('uname', ['-r']).stdout.toString().trim() }));
+const percentile = (xs: readonly number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+};
+const pct = percentile(lat);
+const dec = percentile(toDecision);
+console.log(JSON.stringify({ bans: BANS, measured: lat.length, applied, inSet, sampleChecked: Math.ceil(BANS / Math.max(1, Math.floor(BANS / 20))), sampleInSet: sampled, p50: pct(50), p90: pct(90), p99: pct(99), max: pct(100), decisionP50: dec(50), decisionP99: dec(99), decisionMax: dec(100), kernel: spawnSync('uname', ['-r']).stdout.toString().trim() }));
 await client.stop();
 await nft.shutdown();
 server.close();
