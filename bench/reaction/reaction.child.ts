@@ -68,8 +68,7 @@ pipeline.decisions$.subscribe((d: Decision) => {
   const s0 = t0.get(ip);
   if (s0 !== undefined) toDecision.push(performance.now() - s0);
   void nft.apply(d).then(() => {
-    const s = t0.get(ip);
-    if (s !== undefined) lat.push(performance.now() - s);
+    if (s0 !== undefined) lat.push(performance.now() - s0);
     applied++;
     done.get(ip)?.();
   });
