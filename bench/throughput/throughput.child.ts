@@ -78,6 +78,6 @@ for (const active of [1000, 0]) {
     const fRatios = fRates.map((r, i) => swRates[i]! / r);
     const f = f2b[0]!;
     row('throughput', `fail2ban-regex (${f.version}, stock asterisk filter)`, `${k(medianOf(fRates))} lines/s (median of ${RUNS} runs: ${fRates.map(k).join(', ')}; ${k(f.matched)} of ${k(f.lines)} matched; ${k(w.failures)} failures in the data)`);
-    row('throughput', 'ratio sipwarden / fail2ban-regex', `${medianOf(fRatios).toFixed(1)}x (median of the rounds: ${fRatios.map((r) => r.toFixed(1)).join(', ')})`, `>= 10x: ${ok(medianOf(fRatios) >= 10)}`);
+    row('throughput', 'ratio sipwarden / fail2ban-regex', `${medianOf(fRatios).toFixed(2)}x (median of the rounds: ${fRatios.map((r) => r.toFixed(2)).join(', ')})`, `>= 10x: ${ok(medianOf(fRatios) >= 10)}`);
   }
 }
