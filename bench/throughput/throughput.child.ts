@@ -24,6 +24,9 @@ const row = (bench: string, what: string, value: string, target = '') => {
   console.error(`  ${bench}: ${what} = ${value}`);
 };
 
+/** A ratio row's text: the median of the rounds' own ratios, then each round's, two decimals alike. */
+const ratioText = (ratios: number[]): string => `${medianOf(ratios).toFixed(2)}x (median of the rounds: ${ratios.map((r) => r.toFixed(2)).join(', ')})`;
+
 /** The security.log of the workload in a fresh temporary directory, for fail2ban-regex. */
 function writeLog(log: Buffer): string {
   const file = join(mkdtempSync(join(tmpdir(), 'sw-bench-')), 'security.log');
@@ -70,7 +73,7 @@ for (const active of [1000, 0]) {
   const amRates = am.map((r) => (r.events / r.ms) * 1000);
   const amRatios = amRates.map((r, i) => swRates[i]! / r);
   row('throughput', 'asterisk-manager 0.2.0 parser alone', `${k(medianOf(amRates))} events/s (median of ${RUNS} runs: ${amRates.map(k).join(', ')}; ${k(am[0]!.events)} events)`);
-  row('throughput', 'ratio sipwarden (whole path) / asterisk-manager (parser)', `${medianOf(amRatios).toFixed(2)}x (median of the rounds: ${amRatios.map((r) => r.toFixed(2)).join(', ')})`, `>= 3x: ${ok(medianOf(amRatios) >= 3)}`);
+  row('throughput', 'ratio sipwarden (whole path) / asterisk-manager (parser)', ratioText(amRatios), `>= 3x: ${ok(medianOf(amRatios) >= 3)}`);
   row('throughput', 'ratio sipwarden framer / asterisk-manager parser', `${((s.frames / s.framerOnlyMs) * 1000 / medianOf(amRates)).toFixed(2)}x`);
   if (f2bError !== '') row('throughput', 'fail2ban-regex', `failed: ${f2bError}`);
   else {
@@ -78,6 +81,6 @@ for (const active of [1000, 0]) {
     const fRatios = fRates.map((r, i) => swRates[i]! / r);
     const f = f2b[0]!;
     row('throughput', `fail2ban-regex (${f.version}, stock asterisk filter)`, `${k(medianOf(fRates))} lines/s (median of ${RUNS} runs: ${fRates.map(k).join(', ')}; ${k(f.matched)} of ${k(f.lines)} matched; ${k(w.failures)} failures in the data)`);
-    row('throughput', 'ratio sipwarden / fail2ban-regex', `${medianOf(fRatios).toFixed(2)}x (median of the rounds: ${fRatios.map((r) => r.toFixed(2)).join(', ')})`, `>= 10x: ${ok(medianOf(fRatios) >= 10)}`);
+    row('throughput', 'ratio sipwarden / fail2ban-regex', ratioText(fRatios), `>= 10x: ${ok(medianOf(fRatios) >= 10)}`);
   }
 }
